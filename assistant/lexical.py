@@ -1,0 +1,65 @@
+"""Lexical side: English stemming and stop words, the BM25 index (bm25s), and term sets for overlap scores."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content words of `text` (stop words removed), as BM25 sees them."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop_words()]
+    return list(_stemmer().stemWords(words))
+
+
+def build_bm25(texts: Sequence[str], folder: Path) -> None:
+    import bm25s
+
+    tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+    retriever = bm25s.BM25()
+    retriever.index(tokens, show_progress=False)
+    retriever.save(str(folder))
+
+
+def load_bm25(folder: Path) -> Any:
+    import bm25s
+
+    return bm25s.BM25.load(str(folder))
+
+
+def bm25_search(retriever: Any, query: str, k: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(passage indices, scores) of the best `k` passages for `query`; empty when no query term is known."""
+    import bm25s
+
+    n_docs = int(retriever.scores["num_docs"])
+    query_tokens = bm25s.tokenize(
+        [query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    known = [t for t in query_tokens[0] if t in retriever.vocab_dict]
+    k = min(k, n_docs)
+    if not known or k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    ids, scores = retriever.retrieve([known], k=k, show_progress=False, n_threads=1)
+    keep = scores[0] > 0
+    return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)

@@ -1,0 +1,159 @@
+"""Retrievers over a loaded index: dense (FAISS), BM25 (bm25s) and their fusion, with metadata filters,
+a per-document cap for source diversity and an optional cross-encoder reranker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from .embed import Embedder
+from .lexical import bm25_search
+from .settings import RetrievalSettings
+from .store import LoadedIndex, embedding_text
+from .types import Filters, Hit
+
+Ranked = list[tuple[int, float]]  # (passage index, score), best first
+
+
+class Retriever(Protocol):
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]: ...
+
+
+class Reranker(Protocol):
+    def scores(self, query: str, texts: Sequence[str]) -> Sequence[float]: ...
+
+
+class CrossEncoderReranker:
+    """Any sentence-transformers CrossEncoder, by name or path."""
+
+    def __init__(self, model: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self._model: Any = CrossEncoder(model, device="cpu")
+
+    def scores(self, query: str, texts: Sequence[str]) -> Sequence[float]:
+        return [float(s) for s in self._model.predict([(query, t) for t in texts], show_progress_bar=False)]
+
+
+def rrf(rankings: Sequence[Ranked], k: int) -> Ranked:
+    """Reciprocal rank fusion: score = sum over rankings of 1 / (k + rank), ranks from 1."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (idx, _score) in enumerate(ranking, 1):
+            fused[idx] = fused.get(idx, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _minmax(ranking: Ranked) -> dict[int, float]:
+    if not ranking:
+        return {}
+    values = [s for _, s in ranking]
+    lo, hi = min(values), max(values)
+    span = hi - lo
+    return {i: (s - lo) / span if span > 0 else 1.0 for i, s in ranking}
+
+
+def weighted(dense: Ranked, lexical: Ranked, dense_weight: float) -> Ranked:
+    """Convex combination of min-max normalised scores; a passage missing from a list scores 0 there."""
+    d, b = _minmax(dense), _minmax(lexical)
+    fused = {
+        i: dense_weight * d.get(i, 0.0) + (1 - dense_weight) * b.get(i, 0.0) for i in d.keys() | b.keys()
+    }
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+class IndexRetriever:
+    """Dense, BM25 or hybrid retrieval over one loaded index, as `RetrievalSettings` says."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.reranker = reranker
+        self._with_context = bool(
+            index.manifest.get("settings", {}).get("index", {}).get("embed_context", True)
+        )
+
+    # -- the two base rankings
+    def _depth(self, k: int, filters: Filters | None) -> int:
+        n = len(self.index.passages)
+        depth = max(self.settings.candidates, 2 * k)
+        if filters is not None and not filters.is_empty():
+            depth = max(depth * 10, 1000)
+        return min(depth, n)
+
+    def dense_ranking(self, query: str, depth: int) -> Ranked:
+        if depth <= 0:
+            return []
+        vector = self.embedder.embed_queries([query])
+        scores, ids = self.index.dense.search(vector, depth)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def bm25_ranking(self, query: str, depth: int) -> Ranked:
+        ids, scores = bm25_search(self.index.bm25, query, depth)
+        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+
+    def ranking(self, query: str, depth: int) -> tuple[Ranked, dict[int, dict[str, float]]]:
+        mode = self.settings.mode
+        dense = self.dense_ranking(query, depth) if mode in ("dense", "hybrid") else []
+        lexical = self.bm25_ranking(query, depth) if mode in ("bm25", "hybrid") else []
+        components: dict[int, dict[str, float]] = {}
+        for name, ranked in (("dense", dense), ("bm25", lexical)):
+            for idx, score in ranked:
+                components.setdefault(idx, {})[name] = score
+        if mode == "dense":
+            return dense, components
+        if mode == "bm25":
+            return lexical, components
+        if self.settings.fusion == "weighted":
+            return weighted(dense, lexical, self.settings.dense_weight), components
+        return rrf([dense, lexical], self.settings.rrf_k), components
+
+    # -- the public seam
+    def retrieve(
+        self, query: str, k: int, filters: Filters | None = None, *, max_per_doc: int | None = None
+    ) -> list[Hit]:
+        if k <= 0 or not query.strip():
+            return []
+        ranked, components = self.ranking(query, self._depth(k, filters))
+        docs = self.index.documents
+        passages = self.index.passages
+        if filters is not None and not filters.is_empty():
+            ranked = [(i, s) for i, s in ranked if filters.accepts(docs[passages[i].doc_id])]
+        if self.reranker is not None and ranked:
+            ranked = self._rerank(query, ranked)
+        cap = max_per_doc if max_per_doc is not None else self.settings.max_per_doc
+        per_doc: dict[str, int] = {}
+        hits: list[Hit] = []
+        for idx, score in ranked:
+            doc_id = passages[idx].doc_id
+            if per_doc.get(doc_id, 0) >= cap:
+                continue
+            per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+            hits.append(Hit(passages[idx], docs[doc_id], float(score), components.get(idx, {})))
+            if len(hits) == k:
+                break
+        return hits
+
+    def _rerank(self, query: str, ranked: Ranked) -> Ranked:
+        assert self.reranker is not None
+        head = ranked[: self.settings.rerank_depth]
+        texts = [
+            embedding_text(
+                self.index.passages[i],
+                self.index.documents[self.index.passages[i].doc_id],
+                self._with_context,
+            )
+            for i, _ in head
+        ]
+        scores = np.asarray(self.reranker.scores(query, texts), dtype=np.float64)
+        order = sorted(range(len(head)), key=lambda j: (-scores[j], j))
+        return [(head[j][0], float(scores[j])) for j in order] + ranked[len(head) :]

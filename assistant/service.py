@@ -1,0 +1,229 @@
+"""The assistant as one object: loads (or builds) the index, resolves follow-ups, retrieves, composes.
+
+The CLI, the HTTP API and the evaluation harness all go through `Assistant.ask`, so they behave alike.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .compose import compose
+from .conversation import ConversationStore, Resolution, TurnContext, resolve
+from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
+from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
+from .ingest import load_corpus, source_fingerprint
+from .retrieve import CrossEncoderReranker, IndexRetriever
+from .settings import Settings
+from .store import LoadedIndex, build_index, load_index, read_manifest
+from .types import Answer, Filters, Hit
+
+# Section heading -> (question template, words that show the aspect was already asked about).
+FOLLOWUP_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "presentation": ("What are the presenting features of {t}?", ("present", "symptom", "sign", "feature")),
+    "diagnosis": ("How is {t} diagnosed?", ("diagnos", "test", "criteria", "investigat")),
+    "treatment": ("How is {t} treated?", ("treat", "therap", "manag", "drug", "medication")),
+    "prognosis": ("What is the prognosis of {t}?", ("prognos", "surviv", "outlook", "life expectancy")),
+    "monitoring": ("How should {t} be monitored?", ("monitor", "follow-up", "follow up")),
+    "special populations": (
+        "How is {t} managed in special populations?",
+        ("pregnan", "child", "elderly", "older"),
+    ),
+    "prevention": ("How can {t} be prevented?", ("prevent", "prophyla")),
+    "differential diagnosis": ("What is the differential diagnosis of {t}?", ("differential", "mimic")),
+    "causes and risk factors": ("What are the risk factors for {t}?", ("risk factor", "cause")),
+    "referral": ("When should {t} be referred to a specialist?", ("refer",)),
+    "epidemiology": ("How common is {t}?", ("common", "incidence", "prevalence", "epidemiolog")),
+}
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidQuestion("the question is empty; ask a clinical question in words")
+    question = " ".join(question.split())
+    if len(question) > max_chars:
+        raise InvalidQuestion(
+            f"the question is {len(question)} characters long; the limit is {max_chars}: shorten it"
+        )
+    return question
+
+
+def build_from_settings(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    sources: Sequence[Path] | None = None,
+    index_dir: Path | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda _m: None,
+) -> Path:
+    """Ingest the configured (or given) sources and publish a new index generation."""
+    sources = list(sources or settings.corpus)
+    target = index_dir or settings.index_dir
+    fingerprint = source_fingerprint(sources, settings.ingest)
+    corpus = load_corpus(sources, settings.ingest)
+    log(f"read {len(corpus.documents)} documents, {len(corpus.passages)} passages")
+    set_threads(all_cores())
+    return build_index(
+        corpus, embedder, settings, target, source_fingerprint=fingerprint, progress=progress, log=log
+    )
+
+
+@dataclass
+class Assistant:
+    settings: Settings
+    embedder: Embedder
+    index: LoadedIndex
+    retriever: IndexRetriever
+    conversations: ConversationStore | None
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        index_dir: Path | None = None,
+        build_if_missing: bool = True,
+        embedder: Embedder | None = None,
+        with_conversations: bool = True,
+        log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    ) -> Assistant:
+        """Load the index (building the default one first if there is none) and everything that answers."""
+        index_dir = index_dir or settings.index_dir
+        embedder = embedder or SentenceTransformerEmbedder(settings.model)
+        try:
+            read_manifest(index_dir)
+        except IndexNotFound:
+            if not build_if_missing:
+                raise
+            log(f"no index in {index_dir}: building it from {', '.join(map(str, settings.corpus))} (once)")
+            build_from_settings(settings, embedder, index_dir=index_dir, log=log)
+        index = load_index(index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension)
+        set_threads(settings.query_threads)
+        reranker = CrossEncoderReranker(settings.retrieval.reranker) if settings.retrieval.reranker else None
+        retriever = IndexRetriever(index, embedder, settings.retrieval, reranker)
+        store = None
+        if with_conversations:
+            store = ConversationStore(
+                settings.data_dir / "conversations.sqlite3", settings.conversation.expire_days
+            )
+            store.expire()
+        return cls(settings, embedder, index, retriever, store)
+
+    def close(self) -> None:
+        if self.conversations is not None:
+            self.conversations.close()
+
+    # ------------------------------------------------------------------ asking
+    def ask(
+        self,
+        question: str,
+        *,
+        conversation_id: str | None = None,
+        history: Sequence[TurnContext] | None = None,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        remember: bool = True,
+    ) -> Answer:
+        """Answer `question`, leaning on the stored conversation `conversation_id` or on `history`."""
+        t0 = time.perf_counter()
+        question = validate_question(question, self.settings.max_question_chars)
+        store = self.conversations if remember else None
+        if history is None:
+            history = store.history(conversation_id) if store and conversation_id else []
+        resolution = resolve(question, history, self.settings.conversation.strategy)
+        t1 = time.perf_counter()
+        hits = self.retriever.retrieve(resolution.query, top_k or self.settings.retrieval.top_k, filters)
+        t2 = time.perf_counter()
+        answer = self.compose(question, resolution.query, hits, conversation_id)
+        answer.suggested_followups = self.suggest_followups(
+            hits, answer, [*(h.question for h in history), question]
+        )
+        t3 = time.perf_counter()
+        if store is not None:
+            conversation_id = conversation_id or store.create()
+            answer.conversation_id = conversation_id
+            store.add_turn(
+                conversation_id,
+                question,
+                resolution.query,
+                self._topic(resolution, hits),
+                answer.model_dump(),
+            )
+        answer.timings_ms = {
+            "resolve": round((t1 - t0) * 1000, 2),
+            "retrieve": round((t2 - t1) * 1000, 2),
+            "compose": round((t3 - t2) * 1000, 2),
+            "total": round((time.perf_counter() - t0) * 1000, 2),
+        }
+        return answer
+
+    def compose(self, question: str, query: str, hits: Sequence[Hit], conversation_id: str | None) -> Answer:
+        vectors = None
+        query_vector = None
+        if self.index.sentence_vectors is not None and hits:
+            query_vector = self.embedder.embed_queries([query])[0]
+            vectors = {}
+            for h in hits:
+                v = self.index.sentence_vectors_of(self.index.by_id[h.passage.passage_id])
+                if v is not None:
+                    vectors[h.passage.passage_id] = v
+        return compose(
+            question, query, hits, self.settings.composer,
+            query_vector=query_vector, sentence_vectors=vectors, conversation_id=conversation_id,
+        )  # fmt: skip
+
+    @staticmethod
+    def _topic(resolution: Resolution, hits: Sequence[Hit]) -> str:
+        if resolution.topic or not hits:
+            return resolution.topic
+        return hits[0].document.topic or ""
+
+    def suggest_followups(self, hits: Sequence[Hit], answer: Answer, asked: Sequence[str]) -> list[str]:
+        """Two to four questions about the answer's topic, from sections its sources have and nobody asked."""
+        if answer.abstained or not hits or not hits[0].document.topic:
+            return []
+        topic = hits[0].document.topic
+        sections = {
+            p.section.lower()
+            for p in self.index.passages
+            if self.index.documents[p.doc_id].topic == topic and p.section
+        }
+        covered = {(s.section or "").lower() for s in answer.sentences}
+        asked_low = " ".join(asked).lower()
+        out = []
+        for section, (template, cues) in FOLLOWUP_TEMPLATES.items():
+            already = section in covered or any(cue in asked_low for cue in cues)
+            if section in sections and not already:
+                out.append(
+                    template.format(t=topic[0].lower() + topic[1:] if not topic[:2].isupper() else topic)
+                )
+        return out[:4] if len(out) >= 2 else []
+
+    # ------------------------------------------------------------------ sources
+    def source(self, passage_id: str) -> dict[str, Any]:
+        """A passage, its document's metadata and its neighbouring passages."""
+        idx = self.index.by_id.get(passage_id)
+        if idx is None:
+            raise PassageNotFound(
+                f"no passage {passage_id!r} in the loaded index; it may come from an older build"
+            )
+        passage = self.index.passages[idx]
+        doc = self.index.documents[passage.doc_id]
+        neighbours = [
+            {"passage_id": p.passage_id, "section": p.section, "text": p.text, "position": p.position}
+            for p in self.index.passages[max(0, idx - 1) : idx + 2]
+            if p.doc_id == passage.doc_id and p.passage_id != passage_id
+        ]
+        return {
+            "passage_id": passage.passage_id,
+            "section": passage.section,
+            "text": passage.text,
+            "position": passage.position,
+            "document": {**doc.__dict__, "link": doc.link},
+            "neighbours": neighbours,
+        }

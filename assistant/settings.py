@@ -1,0 +1,139 @@
+"""Configuration: one `Settings` object, read from `ASSISTANT_*` environment variables.
+
+Nested groups use a double underscore: `ASSISTANT_RETRIEVAL__MODE=dense`, `ASSISTANT_COMPOSER__MAX_SENTENCES=8`.
+Built in one place (`get_settings()`) and passed down explicitly; tests build their own `Settings(...)`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class IngestSettings(BaseModel):
+    max_passage_words: int = Field(
+        160, ge=20, le=2000, description="Longest passage in words; longer paragraphs split at sentence ends."
+    )
+    min_passage_words: int = Field(
+        25, ge=0, le=500, description="Shorter paragraphs are merged with the next one of the same section."
+    )
+
+
+class IndexSettings(BaseModel):
+    batch_size: int = Field(32, ge=1, le=1024, description="Passages per embedding batch (length-sorted).")
+    embed_context: bool = Field(
+        True,
+        description="Prefix the document title and section heading to the text that is embedded and BM25-indexed.",
+    )
+    sentence_embeddings: bool = Field(
+        True, description="Also embed every sentence at build time (used by the composer to pick sentences)."
+    )
+    hnsw_above: int = Field(
+        200_000, ge=1, description="Passage count above which FAISS uses HNSW instead of exact flat search."
+    )
+    keep_generations: int = Field(2, ge=1, le=20, description="How many published index generations to keep.")
+
+
+class RetrievalSettings(BaseModel):
+    mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retriever answers queries.")
+    fusion: Literal["rrf", "weighted"] = Field(
+        "rrf", description="How hybrid mode fuses dense and BM25 rankings."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion."
+    )
+    candidates: int = Field(
+        100, ge=1, le=5000, description="Candidates taken from each retriever before fusion."
+    )
+    top_k: int = Field(8, ge=1, le=100, description="Passages handed to the composer.")
+    max_per_doc: int = Field(
+        3, ge=1, le=100, description="At most this many passages of one document in the top_k."
+    )
+    reranker: str | None = Field(
+        None,
+        description="Optional sentence-transformers CrossEncoder name or path to rerank the top candidates.",
+    )
+    rerank_depth: int = Field(
+        30, ge=1, le=1000, description="How many fused candidates the reranker rescores."
+    )
+
+
+class ComposerSettings(BaseModel):
+    max_sentences: int = Field(6, ge=1, le=50, description="Most sentences in one answer.")
+    min_sentence_score: float = Field(
+        0.35, ge=-1.0, le=1.0, description="Sentences scoring below this are never used or cited."
+    )
+    abstain_below: float = Field(
+        0.42, ge=-1.0, le=1.0, description="Abstain when the best sentence scores below this."
+    )
+    lexical_weight: float = Field(
+        0.3, ge=0.0, le=1.0, description="Weight of term overlap in the sentence score."
+    )
+    redundancy: float = Field(
+        0.85, ge=0.0, le=1.0, description="Drop a sentence this similar to one already chosen."
+    )
+
+
+class ConversationSettings(BaseModel):
+    expire_days: float = Field(30.0, gt=0, description="Conversations untouched this long are deleted.")
+    strategy: Literal["entity-carry", "prepend", "none"] = Field(
+        "entity-carry", description="How follow-up questions are resolved into a standalone retrieval query."
+    )
+    rewriter_url: str | None = Field(
+        None,
+        description="Optional OpenAI-compatible chat endpoint base URL for rewriting follow-up questions.",
+    )
+    rewriter_model: str | None = Field(None, description="Model name to send to the rewriter endpoint.")
+
+
+class ApiSettings(BaseModel):
+    api_keys: list[str] = Field(
+        default_factory=list, description="When non-empty, every route but health needs one."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    max_body_bytes: int = Field(64_000, ge=1024, description="Largest accepted request body.")
+    rate_limit_per_minute: int = Field(
+        120, ge=0, description="Requests per minute per key or client (0 = off)."
+    )
+    request_timeout_s: float = Field(30.0, gt=0, description="Requests running longer are answered 503.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="ignore")
+
+    model: str = Field(
+        BUNDLED_MODEL,
+        description="sentence-transformers model name or path; the default is the bundled all-MiniLM-L6-v2.",
+    )
+    corpus: list[Path] = Field(
+        default_factory=lambda: [PROJECT_ROOT / "corpus"],
+        description="Corpus folders or files (Markdown with front matter, or BEIR-style JSONL).",
+    )
+    index_dir: Path = Field(PROJECT_ROOT / "index", description="Where built index generations live.")
+    data_dir: Path = Field(PROJECT_ROOT / "data", description="Conversation database and other state.")
+    cache_dir: Path = Field(PROJECT_ROOT / ".cache", description="Cached indexes of evaluation corpora.")
+    max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest accepted question.")
+    query_threads: int = Field(1, ge=1, le=64, description="Torch/FAISS threads for per-query work.")
+
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    composer: ComposerSettings = Field(default_factory=ComposerSettings)
+    conversation: ConversationSettings = Field(default_factory=ConversationSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
