@@ -12,7 +12,7 @@ import pytest
 
 from assistant.embed import Vectors
 from assistant.service import Assistant, build_from_settings
-from assistant.settings import Settings
+from assistant.settings import ComposerSettings, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CORPUS = FIXTURES / "corpus"
@@ -54,6 +54,8 @@ def settings(tmp_path: Path) -> Settings:
         index_dir=tmp_path / "index",
         data_dir=tmp_path / "data",
         cache_dir=tmp_path / "cache",
+        # the fake embedder's similarities run lower than a real model's: thresholds to match
+        composer=ComposerSettings(abstain_below=0.2, min_sentence_score=0.1),
     )
 
 

@@ -1,0 +1,136 @@
+"""The composer's guarantees: verbatim, cited, numbered, thresholded, deterministic, escaped."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.compose import DISCLAIMER, compose, escape_markdown
+from assistant.ingest import make_passages
+from assistant.settings import ComposerSettings, IngestSettings
+from assistant.types import Document, Hit
+
+DOC = Document("d1", "Doc one", "guideline", "Org", 2020, url="https://example.org/1", topic="Gout")
+DOC2 = Document("d2", "Doc two", "research", "Journal", 2019, doi="10.1/x", topic="Gout")
+
+
+def hit(doc: Document, section: str, text: str, score: float = 1.0) -> Hit:
+    (passage,) = make_passages(doc.doc_id, [(section, text)], IngestSettings(min_passage_words=0))
+    return Hit(passage, doc, score)
+
+
+def norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def check_guarantees(answer, hits, cfg: ComposerSettings) -> None:  # type: ignore[no-untyped-def]
+    refs = {r.n: r for r in answer.references}
+    assert sorted(refs) == list(range(1, len(refs) + 1))
+    used = [n for s in answer.sentences for n in s.citations]
+    assert set(used) == set(refs)  # every [n] resolves, no reference unused
+    first_use = list(dict.fromkeys(used))
+    assert first_use == sorted(first_use)  # numbered in order of first use
+    for s in answer.sentences:
+        assert s.citations
+        for n in s.citations:
+            assert norm(s.text) in norm(refs[n].passage_text)
+    assert answer.disclaimer == DISCLAIMER
+
+
+def test_identical_statement_in_two_passages_cites_both() -> None:
+    shared = "Allopurinol is the first-line urate-lowering therapy in gout."
+    hits = [
+        hit(DOC, "Treatment", shared + " Febuxostat is an alternative in gout."),
+        hit(DOC2, "Key findings", "Colchicine treats gout flares. " + shared),
+    ]
+    answer = compose(
+        "first-line urate-lowering therapy gout",
+        "first-line urate-lowering therapy gout",
+        hits,
+        ComposerSettings(),
+    )
+    lead = answer.sentences[0]
+    assert lead.text == shared and lead.citations == [1, 2]
+    check_guarantees(answer, hits, ComposerSettings())
+
+
+def test_abstains_when_key_terms_are_missing() -> None:
+    hits = [hit(DOC, "Treatment", "Allopurinol lowers urate in gout. Colchicine treats gout flares.")]
+    answer = compose(
+        "How is Kawasaki disease treated?", "How is Kawasaki disease treated?", hits, ComposerSettings()
+    )
+    assert answer.abstained and answer.sentences == [] and answer.references == []
+    assert "do not answer" in answer.answer_markdown and "Gout" in answer.answer_markdown
+    assert DISCLAIMER in answer.answer_markdown
+
+
+def test_markup_in_passages_is_escaped() -> None:
+    text = "Gout <script>alert(1)</script> is treated with allopurinol [3]. Gout *flares* need colchicine."
+    hits = [hit(DOC, "Treatment", text)]
+    answer = compose(
+        "gout treatment allopurinol colchicine",
+        "gout treatment allopurinol colchicine",
+        hits,
+        ComposerSettings(),
+    )
+    assert "<script>" not in answer.answer_markdown
+    assert "&lt;script&gt;" in answer.answer_markdown
+    assert "\\[3\\]" in answer.answer_markdown  # the passage's own "[3]" cannot pass for a citation
+    assert any("<script>" in s.text for s in answer.sentences)  # JSON keeps the verbatim text
+    assert escape_markdown("a_b [1] <i>") == "a\\_b \\[1\\] &lt;i&gt;"
+
+
+def test_headings_group_by_section_in_clinical_order() -> None:
+    hits = [
+        hit(DOC, "Treatment", "Gout flares are treated with colchicine or an NSAID."),
+        hit(DOC, "Diagnosis", "Gout is diagnosed by urate crystals in joint fluid."),
+        hit(DOC2, "Prognosis", "Gout with tophi has a worse prognosis than gout without."),
+    ]
+    cfg = ComposerSettings(min_sentence_score=0.0, abstain_below=0.0)
+    answer = compose("gout", "gout", hits, cfg)
+    sections = [s.section for s in answer.sentences[1:]]
+    assert sections == sorted(sections, key=["Diagnosis", "Treatment", "Prognosis"].index)
+    assert answer.answer_markdown.index("### Diagnosis") < answer.answer_markdown.index("### Prognosis")
+
+
+sentence_text = st.lists(
+    st.sampled_from(
+        ["gout", "urate", "allopurinol", "flare", "joint", "dose", "asthma", "renal", "the", "is"]
+    ),
+    min_size=4,
+    max_size=9,
+).map(lambda ws: " ".join(ws).capitalize() + ".")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    passages=st.lists(st.lists(sentence_text, min_size=1, max_size=4), min_size=1, max_size=5),
+    question=st.lists(
+        st.sampled_from(["gout", "urate", "allopurinol", "dose", "asthma", "renal"]), min_size=1, max_size=4
+    ),
+    threshold=st.floats(0.0, 0.9),
+)
+def test_properties(passages: list[list[str]], question: list[str], threshold: float) -> None:
+    docs = [DOC, DOC2]
+    hits = [hit(docs[i % 2], "Treatment", " ".join(p), 1.0 / (i + 1)) for i, p in enumerate(passages)]
+    cfg = ComposerSettings(min_sentence_score=threshold, abstain_below=threshold)
+    q = " ".join(question)
+    answer = compose(q, q, hits, cfg)
+    again = compose(q, q, hits, cfg)
+    assert answer == again  # same input, same output
+    if answer.abstained:
+        assert not answer.sentences and not answer.references
+        return
+    check_guarantees(answer, hits, cfg)
+    # nothing below the threshold is cited: recompute each chosen sentence's lexical score (no vectors given,
+    # so score = lexical overlap with the query terms)
+    from assistant.lexical import terms
+
+    qt = set(terms(q))
+    for s in answer.sentences:
+        lexical = len(qt & set(terms(s.text))) / len(qt) if qt else 0.0
+        penalty = 0.2 if len(s.text.split()) < 4 else 0.0
+        assert lexical - penalty >= threshold - 1e-9
+    assert len(answer.sentences) <= cfg.max_sentences

@@ -1,0 +1,75 @@
+"""Index store: manifest, verification on load, atomic publishing, generations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IndexMismatch, IndexNotFound
+from assistant.service import build_from_settings
+from assistant.settings import Settings
+from assistant.store import CURRENT, current_generation, load_index, read_manifest
+
+from .conftest import FakeEmbedder
+
+
+def test_manifest_describes_the_build(built_settings: Settings) -> None:
+    m = read_manifest(built_settings.index_dir)
+    assert m["model"] == FakeEmbedder.name and m["dimension"] == 64 and m["normalized"] is True
+    assert m["document_count"] == 4 and m["passage_count"] > 4
+    folder = current_generation(built_settings.index_dir)
+    assert set(m["files"]) >= {"dense.faiss", "passages.jsonl", "documents.json", "sentences.npy"}
+    assert any(name.startswith("bm25/") for name in m["files"])
+    assert len(m["corpus_fingerprint"]) == 64
+    index = load_index(built_settings.index_dir, expected_model=FakeEmbedder.name, expected_dimension=64)
+    assert index.path == folder and index.dense.ntotal == m["passage_count"]
+
+
+def test_load_refuses_another_model(built_settings: Settings) -> None:
+    with pytest.raises(IndexMismatch, match="built with model 'fake-hash-64'"):
+        load_index(built_settings.index_dir, expected_model="some/other-model")
+
+
+def test_load_refuses_tampered_files(built_settings: Settings) -> None:
+    folder = current_generation(built_settings.index_dir)
+    with (folder / "passages.jsonl").open("a") as f:
+        f.write("\n")
+    with pytest.raises(IndexMismatch, match="differ from the manifest"):
+        load_index(built_settings.index_dir, expected_model=FakeEmbedder.name)
+
+
+def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="assistant index build"):
+        read_manifest(tmp_path / "none")
+
+
+def test_rebuild_publishes_new_generation_and_prunes(
+    built_settings: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    first = current_generation(built_settings.index_dir)
+    second = build_from_settings(built_settings, fake_embedder, progress=False)
+    third = build_from_settings(built_settings, fake_embedder, progress=False)
+    assert current_generation(built_settings.index_dir) == third != second != first
+    # keep_generations = 2: the current one and the one before it
+    assert sorted(p.name for p in built_settings.index_dir.glob("gen-*")) == sorted([second.name, third.name])
+    # passage ids are stable across rebuilds of unchanged text
+    ids = lambda g: [json.loads(line)["id"] for line in (g / "passages.jsonl").open()]  # noqa: E731
+    assert ids(second) == ids(third)
+
+
+def test_failed_build_leaves_the_published_index_alone(
+    built_settings: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = (built_settings.index_dir / CURRENT).read_text()
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("assistant.store.build_bm25", boom)
+    with pytest.raises(RuntimeError):
+        build_from_settings(built_settings, fake_embedder, progress=False)
+    assert (built_settings.index_dir / CURRENT).read_text() == before
+    assert not list(built_settings.index_dir.glob(".building-*"))
+    load_index(built_settings.index_dir, expected_model=FakeEmbedder.name)
