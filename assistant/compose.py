@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .aspects import aspects_of
 from .embed import Vectors
 from .lexical import terms
 from .settings import ComposerSettings
@@ -85,6 +86,7 @@ def _candidates(
     sentence_vectors: Mapping[str, Vectors] | None,
 ) -> list[Candidate]:
     query_terms = set(terms(query))
+    asked = aspects_of(query)
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
         vectors = (sentence_vectors or {}).get(hit.passage.passage_id)
@@ -97,6 +99,8 @@ def _candidates(
             else:
                 semantic = lexical
             score = (1 - settings.lexical_weight) * semantic + settings.lexical_weight * lexical
+            if hit.passage.section.lower() in asked:  # the section answers the aspect asked about
+                score += settings.aspect_boost
             if len(text.split()) < 4:  # headings, fragments and stray labels never lead an answer
                 score -= 0.2
             out.append(Candidate(rank, j, text, score, hit.passage.section, vector, term_set))
@@ -187,33 +191,20 @@ def _render(
         for g in sorted(by_section[section], key=lambda g: (g[0].hit_rank, g[0].sentence_index)):
             sequence.append((section if use_headings else None, g))
 
-    numbers: dict[int, int] = {}  # hit rank -> reference number, in order of first use
+    numbers: dict[str, int] = {}  # document id -> reference number, in order of first use
+    cited: dict[str, list[int]] = {}  # document id -> hit ranks of its cited passages
     sentences: list[AnswerSentence] = []
     for heading, g in sequence:
         cites = []
         for c in g:
-            n = numbers.setdefault(c.hit_rank, len(numbers) + 1)
+            doc_id = hits[c.hit_rank].document.doc_id
+            n = numbers.setdefault(doc_id, len(numbers) + 1)
+            if c.hit_rank not in cited.setdefault(doc_id, []):
+                cited[doc_id].append(c.hit_rank)
             if n not in cites:
                 cites.append(n)
         sentences.append(AnswerSentence(text=g[0].text, citations=sorted(cites), section=heading or None))
-
-    references = [
-        Reference(
-            n=n,
-            passage_id=hits[rank].passage.passage_id,
-            doc_id=hits[rank].document.doc_id,
-            title=hits[rank].document.title,
-            source_type=hits[rank].document.source_type,
-            publisher=hits[rank].document.publisher,
-            year=hits[rank].document.year,
-            url=hits[rank].document.link,
-            passage_text=hits[rank].passage.text,
-            section=hits[rank].passage.section or None,
-            pmid=hits[rank].document.pmid,
-            doi=hits[rank].document.doi,
-        )
-        for rank, n in sorted(numbers.items(), key=lambda kv: kv[1])
-    ]
+    references = [_reference(n, [hits[r] for r in cited[doc_id]]) for doc_id, n in numbers.items()]
     return Answer(
         conversation_id=conversation_id,
         question=question,
@@ -224,6 +215,27 @@ def _render(
         sentences=sentences,
         references=references,
         disclaimer=DISCLAIMER,
+    )
+
+
+def _reference(n: int, doc_hits: Sequence[Hit]) -> Reference:
+    """One reference per document; its passage text holds every cited passage of it, in document order."""
+    ordered = sorted(doc_hits, key=lambda h: h.passage.position)
+    doc = ordered[0].document
+    return Reference(
+        n=n,
+        passage_id=ordered[0].passage.passage_id,
+        passage_ids=[h.passage.passage_id for h in ordered],
+        doc_id=doc.doc_id,
+        title=doc.title,
+        source_type=doc.source_type,
+        publisher=doc.publisher,
+        year=doc.year,
+        url=doc.link,
+        passage_text="\n\n".join(h.passage.text for h in ordered),
+        section=ordered[0].passage.section or None,
+        pmid=doc.pmid,
+        doi=doc.doi,
     )
 
 

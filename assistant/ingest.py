@@ -204,51 +204,60 @@ def read_beir_jsonl(path: Path, settings: IngestSettings) -> Iterator[tuple[Docu
 # ---------------------------------------------------------------- passages
 
 
-def _chunks(text: str, settings: IngestSettings) -> Iterator[str]:
+Chunk = tuple[str, tuple[tuple[int, int], ...]]  # passage text and its sentence offsets
+
+
+def _chunks(text: str, settings: IngestSettings) -> Iterator[Chunk]:
     """Split one paragraph at sentence ends into pieces of at most `max_passage_words` words."""
-    spans = split_sentences(text)
     piece: list[str] = []
     words = 0
-    for a, b in spans:
+
+    def emit() -> Chunk:
+        spans, at = [], 0
+        for sentence in piece:
+            spans.append((at, at + len(sentence)))
+            at += len(sentence) + 1
+        return " ".join(piece), tuple(spans)
+
+    for a, b in split_sentences(text):
         sentence = text[a:b]
         n = len(sentence.split())
         if piece and words + n > settings.max_passage_words:
-            yield " ".join(piece)
+            yield emit()
             piece, words = [], 0
         piece.append(sentence)
         words += n
     if piece:
-        yield " ".join(piece)
+        yield emit()
 
 
 def make_passages(doc_id: str, blocks: Iterable[tuple[str, str]], settings: IngestSettings) -> list[Passage]:
     """Group (section, paragraph) blocks into passages: short paragraphs merge, long ones split."""
-    texts: list[tuple[str, str]] = []
+    chunks: list[tuple[str, Chunk]] = []
     pending: tuple[str, str] | None = None
     for section, paragraph in blocks:
         if pending and pending[0] == section:
             paragraph = f"{pending[1]} {paragraph}"
         elif pending:
-            texts.append(pending)
+            chunks.append((pending[0], (pending[1], tuple(split_sentences(pending[1])))))
         pending = None
         for chunk in _chunks(paragraph, settings):
-            if len(chunk.split()) < settings.min_passage_words:
-                pending = (section, chunk)
+            if len(chunk[0].split()) < settings.min_passage_words:
+                pending = (section, chunk[0])
             else:
-                texts.append((section, chunk))
+                chunks.append((section, chunk))
     if pending:
-        texts.append(pending)
+        chunks.append((pending[0], (pending[1], tuple(split_sentences(pending[1])))))
 
     passages: list[Passage] = []
     seen: dict[str, int] = {}
-    for position, (section, text) in enumerate(texts):
+    for position, (section, (text, spans)) in enumerate(chunks):
         pid = passage_id(doc_id, text)
         if pid in seen:  # the same text twice in one document: keep ids distinct and stable
             seen[pid] += 1
             pid = f"{pid}-{seen[pid]}"
         else:
             seen[pid] = 1
-        spans = tuple(split_sentences(text))
         passages.append(Passage(pid, doc_id, section, text, spans, position))
     return passages
 

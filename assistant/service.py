@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .aspects import aspects_of
 from .compose import compose
 from .conversation import ConversationStore, Resolution, TurnContext, resolve
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
@@ -22,22 +23,19 @@ from .settings import Settings
 from .store import LoadedIndex, build_index, load_index, read_manifest
 from .types import Answer, Filters, Hit
 
-# Section heading -> (question template, words that show the aspect was already asked about).
-FOLLOWUP_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "presentation": ("What are the presenting features of {t}?", ("present", "symptom", "sign", "feature")),
-    "diagnosis": ("How is {t} diagnosed?", ("diagnos", "test", "criteria", "investigat")),
-    "treatment": ("How is {t} treated?", ("treat", "therap", "manag", "drug", "medication")),
-    "prognosis": ("What is the prognosis of {t}?", ("prognos", "surviv", "outlook", "life expectancy")),
-    "monitoring": ("How should {t} be monitored?", ("monitor", "follow-up", "follow up")),
-    "special populations": (
-        "How is {t} managed in special populations?",
-        ("pregnan", "child", "elderly", "older"),
-    ),
-    "prevention": ("How can {t} be prevented?", ("prevent", "prophyla")),
-    "differential diagnosis": ("What is the differential diagnosis of {t}?", ("differential", "mimic")),
-    "causes and risk factors": ("What are the risk factors for {t}?", ("risk factor", "cause")),
-    "referral": ("When should {t} be referred to a specialist?", ("refer",)),
-    "epidemiology": ("How common is {t}?", ("common", "incidence", "prevalence", "epidemiolog")),
+# Section heading -> the follow-up question offered when the answer's sources have that section.
+FOLLOWUP_TEMPLATES: dict[str, str] = {
+    "presentation": "What are the presenting features of {t}?",
+    "diagnosis": "How is {t} diagnosed?",
+    "treatment": "How is {t} treated?",
+    "prognosis": "What is the prognosis of {t}?",
+    "monitoring": "How should {t} be monitored?",
+    "special populations": "How is {t} managed in special populations?",
+    "prevention": "How can {t} be prevented?",
+    "differential diagnosis": "What is the differential diagnosis of {t}?",
+    "causes and risk factors": "What are the risk factors for {t}?",
+    "referral": "When should {t} be referred to a specialist?",
+    "epidemiology": "How common is {t}?",
 }
 
 
@@ -193,12 +191,10 @@ class Assistant:
             for p in self.index.passages
             if self.index.documents[p.doc_id].topic == topic and p.section
         }
-        covered = {(s.section or "").lower() for s in answer.sentences}
-        asked_low = " ".join(asked).lower()
+        covered = {(s.section or "").lower() for s in answer.sentences} | aspects_of(" ".join(asked))
         out = []
-        for section, (template, cues) in FOLLOWUP_TEMPLATES.items():
-            already = section in covered or any(cue in asked_low for cue in cues)
-            if section in sections and not already:
+        for section, template in FOLLOWUP_TEMPLATES.items():
+            if section in sections and section not in covered:
                 out.append(
                     template.format(t=topic[0].lower() + topic[1:] if not topic[:2].isupper() else topic)
                 )

@@ -77,6 +77,9 @@ class ComposerSettings(BaseModel):
     lexical_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="Weight of term overlap in the sentence score."
     )
+    aspect_boost: float = Field(
+        0.08, ge=0.0, le=1.0, description="Added to sentences from a section that matches the aspect asked about."
+    )
     redundancy: float = Field(
         0.85, ge=0.0, le=1.0, description="Drop a sentence this similar to one already chosen."
     )

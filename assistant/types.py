@@ -101,8 +101,11 @@ class AnswerSentence(BaseModel):
 
 
 class Reference(BaseModel):
+    """One cited source document. `passage_text` holds every cited passage of it (blank-line separated)."""
+
     n: int
-    passage_id: str
+    passage_id: str = Field(description="The first cited passage of the document.")
+    passage_ids: list[str] = Field(default_factory=list, description="Every cited passage, in document order.")
     doc_id: str
     title: str
     source_type: str
