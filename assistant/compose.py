@@ -14,7 +14,7 @@ import numpy as np
 
 from .aspects import aspects_of
 from .embed import Vectors
-from .lexical import terms
+from .lexical import QUESTION_WORDS, terms
 from .settings import ComposerSettings
 from .types import Answer, AnswerSentence, Hit, Reference
 
@@ -30,22 +30,6 @@ SECTION_ORDER = [
     "assessment", "treatment", "monitoring", "prevention", "prognosis", "special populations", "referral",
     "study design", "key findings", "results", "limitations",
 ]  # fmt: skip
-
-# Words that ask for an aspect rather than name a topic: their absence from the evidence is no reason to abstain.
-GENERIC = frozenset(
-    terms(
-        "what which when where who why how is are was were does do can should could would may might treat treated "
-        "treatment treatments therapy therapies manage managed management diagnose diagnosed diagnosis diagnostic "
-        "criteria symptom symptoms sign signs present presentation presenting patient patients people adult adults "
-        "first line first-line best recommended recommendation recommendations guideline guidelines evidence "
-        "prognosis outlook risk risks factor factors cause causes caused test tests testing exam screening screen "
-        "dose dosing drug drugs medication medications option options use used using role typical typically usual "
-        "common commonly clinical clinically main key type types about also other define definition mean means "
-        "need needs indication indicated prevent prevention prevented long term effect effects outcome outcomes "
-        "difference between versus compared start started stop stopped initial initially target goal level levels "
-        "approach features feature evaluate evaluation assess assessment workup work up care follow refer referral"
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -121,7 +105,7 @@ def _redundant(c: Candidate, chosen: Sequence[Candidate], threshold: float) -> b
 
 def key_term_coverage(query: str, hits: Sequence[Hit]) -> float:
     """Share of the query's topic words (not its generic question words) found anywhere in the evidence."""
-    key = set(terms(query)) - GENERIC
+    key = set(terms(query)) - QUESTION_WORDS
     if not key:
         return 1.0
     evidence: set[str] = set()
@@ -155,7 +139,9 @@ def compose(
     candidates = _candidates(query, hits, settings, query_vector, sentence_vectors)
     candidates.sort(key=lambda c: (-c.score, c.hit_rank, c.sentence_index))
     best = candidates[0].score if candidates else float("-inf")
-    coverage = key_term_coverage(query, hits)
+    coverage = key_term_coverage(
+        question, hits
+    )  # the words the user asked, not the topic a follow-up carries
     if best < settings.abstain_below or coverage < 0.5:
         return _abstain(question, query, hits, conversation_id)
 

@@ -1,124 +1,17 @@
-"""Conversations: their SQLite store, and the resolution of follow-up questions into standalone queries.
-
-Resolution works offline, without a language model: a turn that leans on the conversation (a pronoun,
-"what about ...", or no topic words of its own) gets the topic of the turn it depends on; a turn that names
-a topic of its own starts afresh, so an old topic is never dragged into a new question.
-"""
+"""Conversations and their turns, stored in SQLite (one file; survives restarts; old ones expire)."""
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .compose import GENERIC
 from .errors import ConversationNotFound
-from .lexical import stop_words, terms
-
-
-@dataclass(frozen=True)
-class TurnContext:
-    """What a later turn may lean on: the question, what was searched, and the topic it was about."""
-
-    question: str
-    resolved_query: str
-    topic: str
-
-
-@dataclass(frozen=True)
-class Resolution:
-    query: str
-    depends: bool
-    topic: str
-
-
-_ANAPHORA = re.compile(
-    r"\b(it|its|it's|itself|this|that|these|those|they|them|their|theirs|the (?:disease|condition|disorder|"
-    r"illness|syndrome|drug|medication|treatment|infection|patient|same))\b",
-    re.IGNORECASE,
-)
-_ELLIPSIS = re.compile(
-    r"^\s*(?:and|also|what about|how about|and what about|what of|same for|plus)\b", re.IGNORECASE
-)
-# Words that narrow a question (who, which aspect) without naming a topic of their own.
-MODIFIERS = frozenset(
-    terms(
-        "child children kids paediatric pediatric infant infants neonate neonates adolescent adolescents teenager "
-        "pregnancy pregnant breastfeeding lactation elderly older old age aged women woman men man male female "
-        "side adverse complication complications duration survival life expectancy mortality death die dying "
-        "cure curable curative inherited inheritance genetic genetics hereditary heredity contagious spread "
-        "transmitted incidence prevalence frequent frequency often rare likely severity severe mild moderate "
-        "early late onset stage stages progression progress worse better improve recover recovery long-term "
-        "acute chronic home lifestyle diet exercise surgery surgical medicine medicines alternatives alternative "
-        "renal kidney impairment liver hepatic elderly frail dose doses daily weekly monthly year years month months"
-    )
-)
-_QUESTION_WORDS = frozenset(
-    [
-        "what",
-        "which",
-        "when",
-        "where",
-        "who",
-        "whom",
-        "whose",
-        "why",
-        "how",
-        "is",
-        "are",
-        "was",
-        "were",
-        "does",
-        "do",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "may",
-        "might",
-        "shall",
-    ]
-)
-
-
-def topic_words(question: str) -> list[str]:
-    """The surface words of `question` that name its topic (not question words, aspects or modifiers)."""
-    out = []
-    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9'\-]*", question):
-        low = word.lower()
-        if low in stop_words() or low in _QUESTION_WORDS:
-            continue
-        stem = terms(low)
-        if not stem or stem[0] in GENERIC or stem[0] in MODIFIERS:
-            continue
-        out.append(word)
-    return out
-
-
-def resolve(question: str, history: Sequence[TurnContext], strategy: str = "entity-carry") -> Resolution:
-    """Turn `question` into a standalone retrieval query, given the earlier turns (oldest first)."""
-    own_topic = " ".join(topic_words(question))
-    if not history or strategy == "none":
-        return Resolution(question, False, own_topic)
-    last = history[-1]
-    if strategy == "prepend":
-        return Resolution(f"{history[0].question} {question}", True, last.topic or own_topic)
-    leans = bool(_ANAPHORA.search(question) or _ELLIPSIS.search(question) or not own_topic)
-    if not leans or not last.topic:
-        return Resolution(question, False, own_topic)
-    topic = last.topic
-    if topic.lower() in question.lower():
-        return Resolution(question, True, topic)
-    return Resolution(f"{question} {topic}", True, topic)
+from .followup import TurnContext
 
 
 class ConversationStore:

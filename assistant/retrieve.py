@@ -12,7 +12,7 @@ from .embed import Embedder
 from .lexical import bm25_search
 from .settings import RetrievalSettings
 from .store import LoadedIndex, embedding_text
-from .types import Filters, Hit
+from .types import Document, Filters, Hit
 
 Ranked = list[tuple[int, float]]  # (passage index, score), best first
 
@@ -62,6 +62,10 @@ def weighted(dense: Ranked, lexical: Ranked, dense_weight: float) -> Ranked:
         i: dense_weight * d.get(i, 0.0) + (1 - dense_weight) * b.get(i, 0.0) for i in d.keys() | b.keys()
     }
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _topic_of(doc: Document) -> str:
+    return doc.topic or doc.title
 
 
 class IndexRetriever:
@@ -119,8 +123,17 @@ class IndexRetriever:
 
     # -- the public seam
     def retrieve(
-        self, query: str, k: int, filters: Filters | None = None, *, max_per_doc: int | None = None
+        self,
+        query: str,
+        k: int,
+        filters: Filters | None = None,
+        *,
+        max_per_doc: int | None = None,
+        prefer_topic: str | None = None,
     ) -> list[Hit]:
+        """The best `k` passages for `query`. `prefer_topic` (a follow-up's conversation topic) lifts the
+        passages of that topic's documents: their ranking is fused in once more, so they win unless others
+        match much better."""
         if k <= 0 or not query.strip():
             return []
         ranked, components = self.ranking(query, self._depth(k, filters))
@@ -128,6 +141,10 @@ class IndexRetriever:
         passages = self.index.passages
         if filters is not None and not filters.is_empty():
             ranked = [(i, s) for i, s in ranked if filters.accepts(docs[passages[i].doc_id])]
+        if prefer_topic:
+            on_topic = [(i, s) for i, s in ranked if _topic_of(docs[passages[i].doc_id]) == prefer_topic]
+            if on_topic:
+                ranked = rrf([ranked, on_topic], self.settings.rrf_k)
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked)
         cap = max_per_doc if max_per_doc is not None else self.settings.max_per_doc

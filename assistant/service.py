@@ -14,9 +14,10 @@ from typing import Any
 
 from .aspects import aspects_of
 from .compose import compose
-from .conversation import ConversationStore, Resolution, TurnContext, resolve
+from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
 from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
+from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, source_fingerprint
 from .retrieve import CrossEncoderReranker, IndexRetriever
 from .settings import Settings
@@ -78,6 +79,7 @@ class Assistant:
     index: LoadedIndex
     retriever: IndexRetriever
     conversations: ConversationStore | None
+    lexicon: TopicLexicon
 
     @classmethod
     def open(
@@ -110,7 +112,8 @@ class Assistant:
                 settings.data_dir / "conversations.sqlite3", settings.conversation.expire_days
             )
             store.expire()
-        return cls(settings, embedder, index, retriever, store)
+        lexicon = TopicLexicon.build(index.documents.values(), index.passages)
+        return cls(settings, embedder, index, retriever, store, lexicon)
 
     def close(self) -> None:
         if self.conversations is not None:
@@ -133,9 +136,9 @@ class Assistant:
         store = self.conversations if remember else None
         if history is None:
             history = store.history(conversation_id) if store and conversation_id else []
-        resolution = resolve(question, history, self.settings.conversation.strategy)
+        resolution = self.resolve(question, history)
         t1 = time.perf_counter()
-        hits = self.retriever.retrieve(resolution.query, top_k or self.settings.retrieval.top_k, filters)
+        hits = self.retrieve(resolution, top_k or self.settings.retrieval.top_k, filters)
         t2 = time.perf_counter()
         answer = self.compose(question, resolution.query, hits, conversation_id)
         answer.suggested_followups = self.suggest_followups(
@@ -149,7 +152,7 @@ class Assistant:
                 conversation_id,
                 question,
                 resolution.query,
-                self._topic(resolution, hits),
+                self.topic_of(resolution, hits),
                 answer.model_dump(),
             )
         answer.timings_ms = {
@@ -159,6 +162,30 @@ class Assistant:
             "total": round((time.perf_counter() - t0) * 1000, 2),
         }
         return answer
+
+    def retrieve(
+        self,
+        resolution: Resolution,
+        k: int,
+        filters: Filters | None = None,
+        *,
+        max_per_doc: int | None = None,
+    ) -> list[Hit]:
+        """Retrieve for a resolved turn: a follow-up prefers the passages of its conversation's topic."""
+        conv = self.settings.conversation
+        carry = resolution.depends and conv.prefer_topic and conv.strategy == "entity-carry"
+        prefer = resolution.topic if carry else None
+        return self.retriever.retrieve(
+            resolution.query, k, filters, max_per_doc=max_per_doc, prefer_topic=prefer
+        )
+
+    def resolve(self, question: str, history: Sequence[TurnContext]) -> Resolution:
+        def topic_alone(q: str) -> str:
+            """The topic `q` retrieves on its own, when its best three passages agree on one."""
+            topics = {self.topic_of(Resolution(q, False, ""), [h]) for h in self.retriever.retrieve(q, 3)}
+            return topics.pop() if len(topics) == 1 else ""
+
+        return resolve(question, history, self.settings.conversation.strategy, self.lexicon, topic_alone)
 
     def compose(self, question: str, query: str, hits: Sequence[Hit], conversation_id: str | None) -> Answer:
         vectors = None
@@ -176,10 +203,11 @@ class Assistant:
         )  # fmt: skip
 
     @staticmethod
-    def _topic(resolution: Resolution, hits: Sequence[Hit]) -> str:
+    def topic_of(resolution: Resolution, hits: Sequence[Hit]) -> str:
+        """The topic a turn was about: the one it named or carried, else that of its best passage."""
         if resolution.topic or not hits:
             return resolution.topic
-        return hits[0].document.topic or ""
+        return hits[0].document.topic or hits[0].document.title
 
     def suggest_followups(self, hits: Sequence[Hit], answer: Answer, asked: Sequence[str]) -> list[str]:
         """Two to four questions about the answer's topic, from sections its sources have and nobody asked."""

@@ -78,7 +78,10 @@ class ComposerSettings(BaseModel):
         0.3, ge=0.0, le=1.0, description="Weight of term overlap in the sentence score."
     )
     aspect_boost: float = Field(
-        0.08, ge=0.0, le=1.0, description="Added to sentences from a section that matches the aspect asked about."
+        0.08,
+        ge=0.0,
+        le=1.0,
+        description="Added to sentences from a section that matches the aspect asked about.",
     )
     redundancy: float = Field(
         0.85, ge=0.0, le=1.0, description="Drop a sentence this similar to one already chosen."
@@ -89,6 +92,9 @@ class ConversationSettings(BaseModel):
     expire_days: float = Field(30.0, gt=0, description="Conversations untouched this long are deleted.")
     strategy: Literal["entity-carry", "prepend", "none"] = Field(
         "entity-carry", description="How follow-up questions are resolved into a standalone retrieval query."
+    )
+    prefer_topic: bool = Field(
+        True, description="Follow-up turns prefer passages of the conversation's topic (fused in by rank)."
     )
     rewriter_url: str | None = Field(
         None,

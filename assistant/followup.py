@@ -1,0 +1,173 @@
+"""Follow-up resolution: turn a question that leans on the conversation into a standalone retrieval query.
+
+Works offline, without a language model. A topic lexicon, built from the index (document topics and titles, and
+abbreviations the passages define, such as "amyotrophic lateral sclerosis (ALS)"), tells which topic a question
+names. Then:
+
+- a question that names a topic other than the conversation's starts afresh (no old topic dragged along);
+- a question that names the conversation's topic stands alone already;
+- a question that names something the corpus never mentions (and has no pronoun or "what about" that ties it to
+  the conversation) asks about something else: it stands alone, and the composer abstains if nothing answers it;
+- any other question leans on the conversation: the conversation's topic is added to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .lexical import QUESTION_WORDS, stop_words, terms
+from .types import Document, Passage
+
+MAX_LABEL_WORDS = 8
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_ABBREVIATION = re.compile(
+    r"\b([A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+){0,6}) \(([A-Z][A-Za-z0-9]{1,7})\)"
+)
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What a later turn may lean on: the question, what was searched, and the topic it was about."""
+
+    question: str
+    resolved_query: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    query: str
+    depends: bool
+    topic: str  # the topic this turn is about ("" when not known yet: the caller takes it from the hits)
+
+
+_LEANS = re.compile(
+    r"\b(?:it|its|itself|this|that|these|those|they|them|their|the (?:disease|condition|disorder|illness|"
+    r"syndrome|drug|medication|treatment|infection|same))\b|^\s*(?:and|also|what about|how about|what if|"
+    r"what of|same for)\b",
+    re.IGNORECASE,
+)
+
+
+_SWITCH = re.compile(
+    r"^\s*(?:separately|unrelated(?:ly)?|on (?:a|another) (?:different|separate) (?:note|topic)|another question|"
+    r"(?:a )?different (?:question|topic)|new (?:question|topic)|changing (?:the )?subject|switching topics?)\b",
+    re.IGNORECASE,
+)
+# Words that narrow a question (who, which aspect) without naming a topic of their own.
+MODIFIERS = frozenset(
+    terms(
+        "child children kids paediatric pediatric infant infants adolescent adolescents teenager teenagers "
+        "pregnancy pregnant breastfeeding elderly older age aged women woman men man side adverse complication "
+        "complications duration survival life expectancy mortality cure inherited genetic contagious spread "
+        "severe mild moderate early late onset stage progression worse better recovery acute chronic home "
+        "lifestyle diet exercise surgery alternatives alternative renal kidney kidneys liver impairment dose doses "
+        "hospital admitted admission discharge response monitored monitoring harms benefit benefits safe safety"
+    )
+)
+
+
+def content_terms(question: str) -> list[str]:
+    """The question's own topic words: neither question words nor modifiers."""
+    return [t for t in terms(question) if t not in QUESTION_WORDS and t not in MODIFIERS]
+
+
+def leans_on_context(question: str) -> bool:
+    """A pronoun ("it", "they"), or an opening that continues ("and ...", "what about ...")."""
+    return bool(_LEANS.search(question))
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(t.lower() for t in _TOKEN.findall(text))
+
+
+class TopicLexicon:
+    """Maps topic names (and the abbreviations the corpus defines for them) to topic labels."""
+
+    def __init__(
+        self, labels: dict[tuple[str, ...], str], abbreviations: dict[str, str], vocabulary: set[str]
+    ):
+        self.labels = labels
+        self.abbreviations = abbreviations
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def build(cls, documents: Iterable[Document], passages: Iterable[Passage]) -> TopicLexicon:
+        labels: dict[tuple[str, ...], str] = {}
+        for doc in documents:
+            for name in (doc.topic, doc.title if not doc.topic else None):
+                key = _key(name or "")
+                if key and len(key) <= MAX_LABEL_WORDS and (len(key) > 1 or key[0] not in stop_words()):
+                    labels.setdefault(key, doc.topic or doc.title)
+        abbreviations: dict[str, str] = {}
+        vocabulary: set[str] = set()
+        for p in passages:
+            vocabulary.update(terms(p.text))
+            for long_form, short in _ABBREVIATION.findall(p.text):
+                words = _key(long_form)
+                for start in range(len(words)):  # the long form is a suffix of the captured words
+                    label = labels.get(words[start:])
+                    if label:
+                        abbreviations.setdefault(short, label)
+                        break
+        for key in labels:
+            vocabulary.update(terms(" ".join(key)))
+        return cls(labels, abbreviations, vocabulary)
+
+    def mentions(self, question: str) -> list[str]:
+        """Topic labels named in `question`, longest name first."""
+        words = _key(question)
+        found: list[tuple[int, str]] = []
+        for n in range(min(MAX_LABEL_WORDS, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                label = self.labels.get(words[i : i + n])
+                if label and label not in (f for _, f in found):
+                    found.append((n, label))
+        for token in _TOKEN.findall(question):
+            label = self.abbreviations.get(token)
+            if label and label not in (f for _, f in found):
+                found.append((len(_key(label)), label))
+        return [label for _, label in sorted(found, key=lambda x: -x[0])]
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in `question` (capitalised past its first word, or acronyms) that the corpus never mentions."""
+        tokens = _TOKEN.findall(question)
+        names = [
+            t for i, t in enumerate(tokens) if (i > 0 and t[:1].isupper()) or (len(t) > 1 and t.isupper())
+        ]
+        return [n for n in names if any(term not in self.vocabulary for term in terms(n))]
+
+
+def resolve(
+    question: str,
+    history: Sequence[TurnContext],
+    strategy: str = "entity-carry",
+    lexicon: TopicLexicon | None = None,
+    topic_alone: Callable[[str], str] | None = None,
+) -> Resolution:
+    """Turn `question` into a standalone retrieval query, given the earlier turns (oldest first).
+
+    `topic_alone(question)`, when given, names the topic the question retrieves on its own: a question with
+    topic words of its own (no pronoun tying it to the conversation) whose own topic differs starts afresh.
+    """
+    mentioned = lexicon.mentions(question) if lexicon else []
+    own_topic = mentioned[0] if mentioned else ""
+    if not history or strategy == "none":
+        return Resolution(question, False, own_topic)
+    if strategy == "prepend":
+        return Resolution(f"{history[0].question} {question}", True, history[-1].topic)
+    topic = history[-1].topic
+    if not topic or topic in mentioned:
+        return Resolution(question, False, topic or own_topic)
+    if mentioned or _SWITCH.search(question):
+        return Resolution(question, False, own_topic)
+    if not leans_on_context(question):
+        if lexicon is not None and lexicon.unknown_names(question):
+            return Resolution(question, False, "")
+        if topic_alone is not None and len(content_terms(question)) >= 2:
+            alone = topic_alone(question)
+            if alone and alone != topic:
+                return Resolution(question, False, alone)
+    return Resolution(f"{question} {topic}", True, topic)

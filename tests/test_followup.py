@@ -1,0 +1,118 @@
+"""Follow-up resolution: carry the conversation's topic, never drag it into a new one."""
+
+from __future__ import annotations
+
+from assistant.followup import TopicLexicon, TurnContext, leans_on_context, resolve
+from assistant.ingest import make_passages
+from assistant.retrieve import IndexRetriever
+from assistant.service import Assistant
+from assistant.settings import IngestSettings, RetrievalSettings
+from assistant.types import Document
+
+
+def lexicon() -> TopicLexicon:
+    docs = [
+        Document(
+            "als", "ALS review", "review", "J", 2017, doi="10.1/a", topic="Amyotrophic lateral sclerosis"
+        ),
+        Document(
+            "htn", "Hypertension guideline", "guideline", "Org", 2019, url="https://x", topic="Hypertension"
+        ),
+        Document("b1", "Glaucoma", "other", "", None),  # a BEIR-style document: its title is its topic
+    ]
+    text = (
+        "Amyotrophic lateral sclerosis (ALS) affects upper and lower motor neurons. Bulbar onset is common."
+    )
+    passages = make_passages("als", [("Overview", text)], IngestSettings(min_passage_words=0))
+    return TopicLexicon.build(docs, passages)
+
+
+ALS = [
+    TurnContext(
+        "What are the signs of amyotrophic lateral sclerosis?", "...", "Amyotrophic lateral sclerosis"
+    )
+]
+
+
+def test_lexicon_finds_labels_titles_and_defined_abbreviations() -> None:
+    lex = lexicon()
+    assert lex.abbreviations == {"ALS": "Amyotrophic lateral sclerosis"}
+    assert lex.mentions("Is ALS hereditary?") == ["Amyotrophic lateral sclerosis"]
+    assert lex.mentions("What is (are) Glaucoma ?") == ["Glaucoma"]
+    assert lex.mentions("first-line treatment for hypertension in pregnancy") == ["Hypertension"]
+    assert lex.mentions("How is it treated?") == []
+
+
+def test_first_turn_stands_alone() -> None:
+    r = resolve("What is ALS?", [], lexicon=lexicon())
+    assert (r.query, r.depends, r.topic) == ("What is ALS?", False, "Amyotrophic lateral sclerosis")
+
+
+def test_follow_up_carries_the_topic() -> None:
+    for question in (
+        "How is it treated?",
+        "What about bulbar onset?",
+        "And the prognosis?",
+        "Which tests confirm?",
+    ):
+        r = resolve(question, ALS, lexicon=lexicon())
+        assert r.depends and r.query == f"{question} Amyotrophic lateral sclerosis", question
+
+
+def test_naming_the_same_topic_needs_no_carry() -> None:
+    r = resolve("How is ALS treated?", ALS, lexicon=lexicon())
+    assert (r.query, r.depends, r.topic) == ("How is ALS treated?", False, "Amyotrophic lateral sclerosis")
+
+
+def test_topic_switches_are_not_dragged_along() -> None:
+    lex = lexicon()
+    switch = resolve("Separately, what is the first line treatment for hypertension?", ALS, lexicon=lex)
+    assert (switch.depends, switch.topic) == (False, "Hypertension")
+    marker = resolve("Separately, how is status epilepticus treated?", ALS, lexicon=lex)
+    assert not marker.depends
+    unknown = resolve("How is Kawasaki disease treated?", ALS, lexicon=lex)
+    assert (unknown.depends, unknown.query) == (False, "How is Kawasaki disease treated?")
+    # an unknown name tied to the conversation by a pronoun still leans on it
+    assert resolve("Is it like Kawasaki disease?", ALS, lexicon=lex).depends
+
+
+def test_a_question_whose_own_retrieval_agrees_on_another_topic_switches() -> None:
+    r = resolve(
+        "Which inhaled corticosteroid controls wheeze?",
+        ALS,
+        lexicon=lexicon(),
+        topic_alone=lambda q: "Asthma",
+    )
+    assert (r.depends, r.topic) == (False, "Asthma")
+    same = resolve("Which corticosteroid?", ALS, topic_alone=lambda q: "Asthma")
+    assert same.depends  # one topic word of its own is not enough to leave the conversation
+
+
+def test_strategies() -> None:
+    assert resolve("How is it treated?", ALS, "none").query == "How is it treated?"
+    assert resolve("How is it treated?", ALS, "prepend").query == f"{ALS[0].question} How is it treated?"
+
+
+def test_leans_on_context() -> None:
+    assert leans_on_context("What about in children?") and leans_on_context("Is it inherited?")
+    assert not leans_on_context("What is the dose of riluzole?")
+
+
+def test_follow_up_prefers_the_conversation_topic(assistant: Assistant) -> None:
+    r = IndexRetriever(assistant.index, assistant.embedder, RetrievalSettings(max_per_doc=1))
+    plain = [h.document.topic for h in r.retrieve("first-line treatment", 4)]
+    preferred = [h.document.topic for h in r.retrieve("first-line treatment", 4, prefer_topic="Asthma")]
+    assert preferred[0] == "Asthma" and sorted(plain) == sorted(preferred)
+
+
+def test_assistant_conversation_end_to_end(assistant: Assistant) -> None:
+    first = assistant.ask("How is gout diagnosed?")
+    second = assistant.ask("And how is it treated?", conversation_id=first.conversation_id)
+    assert second.resolved_query == "And how is it treated? Gout"
+    third = assistant.ask(
+        "What is the cornerstone of asthma maintenance treatment?", conversation_id=first.conversation_id
+    )
+    assert third.resolved_query == third.question
+    assert assistant.conversations is not None
+    turns = assistant.conversations.get(str(first.conversation_id))["turns"]
+    assert [t["resolved_query"] for t in turns][1] == "And how is it treated? Gout"
