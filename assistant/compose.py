@@ -116,6 +116,29 @@ def key_term_coverage(query: str, hits: Sequence[Hit]) -> float:
     return len(key & evidence) / len(key)
 
 
+_QUANTITY = re.compile(
+    r"\b(?:what|which) (?:\w+ ){0,2}(?:dose|dosing|dosage|rate|percentage|proportion|concentration|interval)\b|"
+    r"\bhow (?:much|many)\b|\bby how\b|\btime in (?:therapeutic )?range\b",
+    re.IGNORECASE,
+)
+
+
+_PATIENT_WORDS = frozenset(terms("year years old aged man woman men women adult child infant patient"))
+
+
+def _quantity_answered(question: str, candidates: Sequence[Candidate], settings: ComposerSettings) -> bool:
+    """A question that asks for a number (a dose, a rate) needs a usable sentence that gives one and shares
+    at least half of the question's topic words."""
+    if not _QUANTITY.search(question):
+        return True
+    key = {t for t in terms(question) if not any(ch.isdigit() for ch in t)} - QUESTION_WORDS - _PATIENT_WORDS
+    for c in candidates:
+        usable = c.score >= settings.min_sentence_score and re.search(r"\d", c.text)
+        if usable and (not key or len(key & c.term_set) / len(key) >= 0.5):
+            return True
+    return False
+
+
 def _nearest_topics(hits: Sequence[Hit], n: int = 3) -> list[str]:
     topics: list[str] = []
     for hit in hits:
@@ -134,15 +157,21 @@ def compose(
     query_vector: Vectors | None = None,
     sentence_vectors: Mapping[str, Vectors] | None = None,
     conversation_id: str | None = None,
+    unknown_terms: Sequence[str] = (),
 ) -> Answer:
-    """Build the answer for `question` (retrieval query `query`) from `hits`. Pure and deterministic."""
+    """Build the answer for `question` (retrieval query `query`) from `hits`. Pure and deterministic.
+
+    `unknown_terms` are words of the question that the corpus never uses: with any of them, the evidence must
+    be stronger (`abstain_below_unknown`) before the composer answers.
+    """
     candidates = _candidates(query, hits, settings, query_vector, sentence_vectors)
     candidates.sort(key=lambda c: (-c.score, c.hit_rank, c.sentence_index))
     best = candidates[0].score if candidates else float("-inf")
     coverage = key_term_coverage(
         question, hits
     )  # the words the user asked, not the topic a follow-up carries
-    if best < settings.abstain_below or coverage < 0.5:
+    floor = settings.abstain_below_unknown if unknown_terms else settings.abstain_below
+    if best < floor or coverage < 0.5 or not _quantity_answered(question, candidates, settings):
         return _abstain(question, query, hits, conversation_id)
 
     chosen: list[Candidate] = []

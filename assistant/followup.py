@@ -131,6 +131,14 @@ class TopicLexicon:
                 found.append((len(_key(label)), label))
         return [label for _, label in sorted(found, key=lambda x: -x[0])]
 
+    def unknown_terms(self, question: str) -> list[str]:
+        """Content words of `question` (stemmed) that no passage or topic of the corpus uses."""
+        return [
+            t
+            for t in terms(question)
+            if t not in self.vocabulary and t not in QUESTION_WORDS and not t.isdigit()
+        ]
+
     def unknown_names(self, question: str) -> list[str]:
         """Names in `question` (capitalised past its first word, or acronyms) that the corpus never mentions."""
         tokens = _TOKEN.findall(question)

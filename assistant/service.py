@@ -200,6 +200,7 @@ class Assistant:
         return compose(
             question, query, hits, self.settings.composer,
             query_vector=query_vector, sentence_vectors=vectors, conversation_id=conversation_id,
+            unknown_terms=self.lexicon.unknown_terms(question),
         )  # fmt: skip
 
     @staticmethod

@@ -74,6 +74,12 @@ class ComposerSettings(BaseModel):
     abstain_below: float = Field(
         0.42, ge=-1.0, le=1.0, description="Abstain when the best sentence scores below this."
     )
+    abstain_below_unknown: float = Field(
+        0.56,
+        ge=-1.0,
+        le=1.0,
+        description="The abstention threshold when the question uses words the corpus never does.",
+    )
     lexical_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="Weight of term overlap in the sentence score."
     )
