@@ -48,12 +48,13 @@ def _norm(text: str) -> str:
 
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")  # only an ampersand that would start an HTML entity
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~])")
 
 
 def escape_markdown(text: str) -> str:
     """Passage text made inert in Markdown and HTML: no markup, no links, no look-alike `[n]` citations."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _ENTITY.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
@@ -297,7 +298,9 @@ def render_markdown(sentences: Sequence[AnswerSentence], references: Sequence[Re
             continue
         if s.section and s.section != current:
             current = s.section
-            lines += ["", f"### {escape_markdown(s.section)}", ""]
+            if lines[-1]:
+                lines.append("")
+            lines += [f"### {escape_markdown(s.section)}", ""]
         lines.append(f"- {body}")
     lines += ["", "### References", ""]
     for r in references:

@@ -79,7 +79,7 @@ def test_markup_in_passages_is_escaped() -> None:
     assert "&lt;script&gt;" in answer.answer_markdown
     assert "\\[3\\]" in answer.answer_markdown  # the passage's own "[3]" cannot pass for a citation
     assert any("<script>" in s.text for s in answer.sentences)  # JSON keeps the verbatim text
-    assert escape_markdown("a_b [1] <i>") == "a\\_b \\[1\\] &lt;i&gt;"
+    assert escape_markdown("a_b [1] <i> &amp; R&D") == "a\\_b \\[1\\] &lt;i&gt; &amp;amp; R&D"
 
 
 def test_headings_group_by_section_in_clinical_order() -> None:
