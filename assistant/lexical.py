@@ -33,11 +33,11 @@ def terms(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
-def build_bm25(texts: Sequence[str], folder: Path) -> None:
+def build_bm25(texts: Sequence[str], folder: Path, k1: float = 0.9, b: float = 0.4) -> None:
     import bm25s
 
     tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
-    retriever = bm25s.BM25()
+    retriever = bm25s.BM25(k1=k1, b=b)
     retriever.index(tokens, show_progress=False)
     retriever.save(str(folder))
 

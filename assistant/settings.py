@@ -35,6 +35,8 @@ class IndexSettings(BaseModel):
     sentence_embeddings: bool = Field(
         True, description="Also embed every sentence at build time (used by the composer to pick sentences)."
     )
+    bm25_k1: float = Field(0.9, ge=0.0, le=5.0, description="BM25 term-frequency saturation (k1).")
+    bm25_b: float = Field(0.4, ge=0.0, le=1.0, description="BM25 length normalisation (b).")
     hnsw_above: int = Field(
         200_000, ge=1, description="Passage count above which FAISS uses HNSW instead of exact flat search."
     )
@@ -44,11 +46,11 @@ class IndexSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retriever answers queries.")
     fusion: Literal["rrf", "weighted"] = Field(
-        "rrf", description="How hybrid mode fuses dense and BM25 rankings."
+        "weighted", description="How hybrid mode fuses dense and BM25 rankings: min-max weighted scores, or RRF."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(
-        0.5, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion."
+        0.4, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion."
     )
     candidates: int = Field(
         100, ge=1, le=5000, description="Candidates taken from each retriever before fusion."

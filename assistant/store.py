@@ -143,7 +143,7 @@ def build_index(
         embed_seconds = time.perf_counter() - t0
         dense, kind = _build_faiss(vectors, settings.index.hnsw_above)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
-        build_bm25(texts, tmp / "bm25")
+        build_bm25(texts, tmp / "bm25", settings.index.bm25_k1, settings.index.bm25_b)
 
         sentence_count = sum(len(p.sentences) for p in corpus.passages)
         if settings.index.sentence_embeddings:
