@@ -131,6 +131,7 @@ def build_index(
 
     started = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_builds(index_dir)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
     try:
         texts = [
@@ -192,6 +193,13 @@ def build_index(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _remove_abandoned_builds(index_dir: Path, older_than_s: float = 6 * 3600) -> None:
+    """Temporary folders of builds that were killed (a crash cannot run their clean-up)."""
+    for stale in index_dir.glob(".building-*"):
+        if time.time() - stale.stat().st_mtime > older_than_s:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _publish(tmp: Path, index_dir: Path, fingerprint: str, keep: int) -> Path:

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-.venv/bin/ruff check assistant tests scripts
-.venv/bin/ruff format --check assistant tests scripts
+.venv/bin/ruff check assistant tests scripts benchmarks
+.venv/bin/ruff format --check assistant tests scripts benchmarks
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"

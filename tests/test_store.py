@@ -73,3 +73,16 @@ def test_failed_build_leaves_the_published_index_alone(
     assert (built_settings.index_dir / CURRENT).read_text() == before
     assert not list(built_settings.index_dir.glob(".building-*"))
     load_index(built_settings.index_dir, expected_model=FakeEmbedder.name)
+
+
+def test_abandoned_build_folders_are_cleared(built_settings: Settings, fake_embedder: FakeEmbedder) -> None:
+    import os
+    import time
+
+    old = built_settings.index_dir / ".building-killed"
+    fresh = built_settings.index_dir / ".building-running"
+    old.mkdir()
+    fresh.mkdir()
+    os.utime(old, (time.time() - 7 * 3600, time.time() - 7 * 3600))
+    build_from_settings(built_settings, fake_embedder, progress=False)
+    assert not old.exists() and fresh.exists()
