@@ -46,7 +46,8 @@ class IndexSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retriever answers queries.")
     fusion: Literal["rrf", "weighted"] = Field(
-        "weighted", description="How hybrid mode fuses dense and BM25 rankings: min-max weighted scores, or RRF."
+        "weighted",
+        description="How hybrid mode fuses dense and BM25 rankings: min-max weighted scores, or RRF.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(

@@ -105,7 +105,9 @@ class Reference(BaseModel):
 
     n: int
     passage_id: str = Field(description="The first cited passage of the document.")
-    passage_ids: list[str] = Field(default_factory=list, description="Every cited passage, in document order.")
+    passage_ids: list[str] = Field(
+        default_factory=list, description="Every cited passage, in document order."
+    )
     doc_id: str
     title: str
     source_type: str

@@ -1,0 +1,202 @@
+"""The API's edge, as one ASGI middleware: request ids, access logs, API keys, rate limits, body size limits.
+
+Access logs are JSON lines with the request id, method, route, status and latency, and never a request or
+response body: questions and answers may hold patient data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ACCESS_LOG = "assistant.api.access"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+PROTECTED_PREFIX = "/v1/"
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, message and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"ts": round(record.created, 3), "level": record.levelname.lower(), "msg": record.getMessage()}
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info and record.exc_info[2] is not None:
+            # where it failed, without the exception's message (it may quote a question)
+            line["trace"] = "".join(traceback.format_tb(record.exc_info[2]))
+        return json.dumps(line, separators=(",", ":"))
+
+
+def configure_access_log() -> logging.Logger:
+    """The access logger, writing JSON lines to stderr (set up once per process)."""
+    logger = logging.getLogger(ACCESS_LOG)
+    if not any(getattr(h, "_assistant", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLines())
+        handler._assistant = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per client: `per_minute` requests a minute, in bursts of up to `per_minute`."""
+
+    per_minute: int
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # client -> (tokens, last refill)
+
+    def acquire(self, client: str, now: float | None = None) -> float:
+        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        if self.per_minute <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        rate = self.per_minute / 60.0
+        tokens, last = self.buckets.get(client, (float(self.per_minute), now))
+        tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+        if tokens < 1.0:
+            self.buckets[client] = (tokens, now)
+            return (1.0 - tokens) / rate
+        self.buckets[client] = (tokens - 1.0, now)
+        if len(self.buckets) > 10_000:
+            self._prune(now, rate)
+        return 0.0
+
+    def _prune(self, now: float, rate: float) -> None:
+        full = [c for c, (t, last) in self.buckets.items() if t + (now - last) * rate >= self.per_minute]
+        for c in full:
+            del self.buckets[c]
+
+
+def presented_key(headers: dict[str, str]) -> str | None:
+    """The API key of a request: `Authorization: Bearer KEY` or `X-API-Key: KEY`."""
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer " and auth[7:].strip():
+        return auth[7:].strip()
+    return headers.get("x-api-key") or None
+
+
+def key_matches(key: str | None, keys: Sequence[str]) -> bool:
+    found = False
+    for k in keys:  # compare with every key, in constant time each
+        found |= key is not None and hmac.compare_digest(key.encode(), k.encode())
+    return found
+
+
+async def send_error(send: Send, status: int, kind: str, detail: str, headers: dict[str, str]) -> None:
+    body = json.dumps({"error": kind, "detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Edge:
+    """ASGI middleware; everything under /v1/ needs a key (when keys are set) and is rate limited."""
+
+    def __init__(
+        self, app: ASGIApp, *, api_keys: Sequence[str], rate_limit_per_minute: int, max_body_bytes: int
+    ) -> None:
+        self.app = app
+        self.api_keys = list(api_keys)
+        self.limiter = RateLimiter(rate_limit_per_minute)
+        self.max_body_bytes = max_body_bytes
+        self.log = configure_access_log()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        outcome: dict[str, Any] = {"status": 500}
+
+        async def send_tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                outcome["status"] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            refused = self.refusal(scope, headers)
+            if refused is not None:
+                status, kind, detail, extra = refused
+                await send_error(send_tagged, status, kind, detail, extra)
+            else:
+                await self.app(scope, self.limit_body(receive), send_tagged)
+        except Exception as exc:
+            outcome["error"] = type(exc).__name__
+            raise
+        finally:
+            self.access_line(scope, request_id, outcome, started, headers)
+
+    def refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str, dict[str, str]] | None:
+        """Why the request is refused before it reaches a route (status, kind, detail, headers), or None."""
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            detail = f"the request body is {length} bytes; the limit is {self.max_body_bytes}"
+            return 413, "PayloadTooLarge", detail, {}
+        if not scope["path"].startswith(PROTECTED_PREFIX) or scope["method"] == "OPTIONS":
+            return None
+        key = presented_key(headers)
+        if self.api_keys and not key_matches(key, self.api_keys):
+            detail = "a valid API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+            return 401, "Unauthorized", detail, {"WWW-Authenticate": "Bearer"}
+        client = "key:" + key if self.api_keys and key else "ip:" + (scope.get("client") or ("?",))[0]
+        wait = self.limiter.acquire(client)
+        if wait > 0:
+            detail = f"rate limit of {self.limiter.per_minute} requests a minute reached; retry later"
+            return 429, "RateLimited", detail, {"Retry-After": str(math.ceil(wait))}
+        return None
+
+    def limit_body(self, receive: Receive) -> Receive:
+        """`receive`, refusing bodies (chunked ones included) longer than the limit."""
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise HTTPException(
+                        413, f"the request body is over the limit of {self.max_body_bytes} bytes"
+                    )
+            return message
+
+        return limited
+
+    def access_line(
+        self, scope: Scope, request_id: str, outcome: dict[str, Any], started: float, headers: dict[str, str]
+    ) -> None:
+        route = scope.get("route")
+        key = presented_key(headers)
+        fields = {
+            "request_id": request_id,
+            "method": scope["method"],
+            "route": getattr(route, "path", None)
+            or ("static" if scope["path"].startswith("/static/") else "-"),
+            "status": outcome["status"],
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            "key": hashlib.sha256(key.encode()).hexdigest()[:8] if key else None,
+        }
+        if "error" in outcome:
+            fields["error"] = outcome["error"]
+        self.log.info("request", extra={"fields": fields})

@@ -1,0 +1,269 @@
+"""Request and response models of the HTTP API, kept apart from the domain types they convert to and from."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from ..types import SOURCE_TYPES, Answer, Filters, Reference
+
+
+def _json_number(cls: type, value: Any) -> Any:
+    """Only JSON numbers are integers here: no "5" strings, no booleans (pydantic's lax mode takes both)."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_types: list[Literal["guideline", "research", "review", "patient-information", "other"]] = Field(
+        default_factory=list, max_length=len(SOURCE_TYPES), description="Only these source types."
+    )
+    year_min: int | None = Field(
+        None, ge=1800, le=2200, description="Only sources published this year or later."
+    )
+    year_max: int | None = Field(
+        None, ge=1800, le=2200, description="Only sources published this year or earlier."
+    )
+    topics: list[str] = Field(default_factory=list, max_length=50, description="Only these topics.")
+    specialties: list[str] = Field(default_factory=list, max_length=50, description="Only these specialties.")
+
+    _numbers = field_validator("year_min", "year_max", mode="before")(_json_number)
+
+    def to_domain(self) -> Filters | None:
+        f = Filters(
+            tuple(self.source_types),
+            self.year_min,
+            self.year_max,
+            tuple(self.topics),
+            tuple(self.specialties),
+        )
+        return None if f.is_empty() else f
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        min_length=1,
+        pattern=r"\S",
+        description="The clinical question, or a follow-up to the conversation (at most `max_question_chars`).",
+    )
+    conversation_id: str | None = Field(
+        None, min_length=1, max_length=64, description="Continue this conversation (from an earlier answer)."
+    )
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages handed to the composer.")
+    filters: FiltersIn | None = None
+
+    _numbers = field_validator("top_k", mode="before")(_json_number)
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="The kind of error, e.g. `InvalidQuestion`, `Unauthorized`, `NotFound`.")
+    detail: str = Field(description="What went wrong and what to do next.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    passages: int
+    model: str
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    source_type: str
+    publisher: str
+    year: int | None
+    url: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    topic: str | None = None
+    specialty: str | None = None
+    link: str | None = Field(None, description="The best link: URL, else DOI or PubMed page.")
+
+
+class NeighbourOut(BaseModel):
+    passage_id: str
+    section: str
+    text: str
+    position: int
+
+
+class SourceOut(BaseModel):
+    """A passage, its document's metadata and the passages before and after it in the same document."""
+
+    passage_id: str
+    section: str
+    text: str
+    position: int
+    document: DocumentOut
+    neighbours: list[NeighbourOut]
+
+
+class TurnOut(BaseModel):
+    question: str
+    resolved_query: str
+    answer: dict[str, Any] = Field(description="The answer object (as `POST /v1/ask` returned it).")
+    created: float
+
+
+class ConversationOut(BaseModel):
+    conversation_id: str
+    created: float
+    updated: float
+    turns: list[TurnOut]
+
+
+# ---------------------------------------------------------------- OpenAI-compatible chat completions
+class TextPart(BaseModel):
+    type: str = Field(description="Only `text` parts are read; others are ignored.")
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return " ".join(p.text for p in self.content or [] if p.type == "text" and p.text)
+
+
+# JSON Schema for "at least one user message holds some text" (checked by `ChatRequest` too).
+HAS_QUESTION: dict[str, Any] = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"const": "user"},
+        "content": {
+            "anyOf": [
+                {"type": "string", "pattern": r"\S"},
+                {
+                    "type": "array",
+                    "contains": {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {
+                            "type": {"const": "text"},
+                            "text": {"type": "string", "pattern": r"\S"},
+                        },
+                    },
+                },
+            ]
+        },
+    },
+}
+
+
+class StreamOptions(BaseModel):
+    include_usage: StrictBool = False
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat completion request; sampling fields are accepted and ignored (answers are extractive)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=200, description="Any name; see `GET /v1/models`.")
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=200,
+        description="The conversation; the last user message with text is the question, earlier ones its context.",
+        json_schema_extra={"contains": HAS_QUESTION},
+    )
+    stream: StrictBool = False
+    stream_options: StreamOptions | None = None
+    n: int = Field(1, ge=1, le=1, description="Only one choice is produced.")
+    top_k: int | None = Field(None, ge=1, le=50, description="Our own: passages handed to the composer.")
+    filters: FiltersIn | None = Field(None, description="Our own: metadata filters.")
+
+    _numbers = field_validator("n", "top_k", mode="before")(_json_number)
+
+    @model_validator(mode="after")
+    def _has_question(self) -> ChatRequest:
+        if not self.questions():
+            raise ValueError("no user message holds a question: send one with text")
+        return self
+
+    def questions(self) -> list[str]:
+        """The texts of the user messages that have any, in order (the last one is the question)."""
+        return [t for t in (m.text() for m in self.messages if m.role == "user") if t.strip()]
+
+
+class UrlCitation(BaseModel):
+    url: str
+    title: str
+    start_index: int
+    end_index: int
+
+
+class Annotation(BaseModel):
+    type: Literal["url_citation"] = "url_citation"
+    url_citation: UrlCitation
+
+
+class ChatAnswerMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+    refusal: None = None
+    annotations: list[Annotation]
+    references: list[Reference] = Field(description="Our own: the structured reference list.")
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: ChatAnswerMessage
+    finish_reason: Literal["stop"] = "stop"
+    logprobs: None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = Field(description="Words, not model tokens: no language model is involved.")
+    completion_tokens: int
+    total_tokens: int
+
+
+class AnswerMeta(BaseModel):
+    """Our own: what the native answer object adds to a chat completion."""
+
+    resolved_query: str
+    abstained: bool
+    suggested_followups: list[str]
+    disclaimer: str
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    system_fingerprint: str | None = None
+    x_answer: AnswerMeta
+
+
+class ModelOut(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
+
+
+__all__ = ["Answer", "AskRequest", "ChatRequest", "ErrorOut", "FiltersIn"]
