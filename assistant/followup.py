@@ -69,6 +69,16 @@ MODIFIERS = frozenset(
 )
 
 
+def surface_topic(question: str) -> str:
+    """The question's own topic words as written ("What is throat cancer?" -> "throat cancer")."""
+    words = []
+    for token in _TOKEN.findall(question):
+        stems = terms(token)
+        if stems and stems[0] not in QUESTION_WORDS and stems[0] not in MODIFIERS:
+            words.append(token)
+    return " ".join(words)
+
+
 def content_terms(question: str) -> list[str]:
     """The question's own topic words: neither question words nor modifiers."""
     return [t for t in terms(question) if t not in QUESTION_WORDS and t not in MODIFIERS]
@@ -160,7 +170,11 @@ def resolve(
     `topic_alone(question)`, when given, names the topic the question retrieves on its own: a question with
     topic words of its own (no pronoun tying it to the conversation) whose own topic differs starts afresh.
     """
-    mentioned = lexicon.mentions(question) if lexicon else []
+    if lexicon is not None:
+        mentioned = lexicon.mentions(question)
+    else:  # no corpus to name topics: a question with topic words of its own, not tied by a pronoun, names one
+        own = surface_topic(question)
+        mentioned = [own] if own and not leans_on_context(question) else []
     own_topic = mentioned[0] if mentioned else ""
     if not history or strategy == "none":
         return Resolution(question, False, own_topic)

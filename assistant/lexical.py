@@ -82,6 +82,7 @@ QUESTION_WORDS = frozenset(
         "i me my we our you your he him his she her someone anyone somebody person happen happens happened after "
         "before already well still further actually really much many more less good right take takes taking show "
         "shows has have had get gets give given go know make made apply applies work works choose would will "
-        "there any some something anything"
+        "there any some something anything tell explain describe list please compare contrast discuss "
+        "information info interested learn"
     )
 )

@@ -84,7 +84,7 @@ def test_a_question_whose_own_retrieval_agrees_on_another_topic_switches() -> No
         topic_alone=lambda q: "Asthma",
     )
     assert (r.depends, r.topic) == (False, "Asthma")
-    same = resolve("Which corticosteroid?", ALS, topic_alone=lambda q: "Asthma")
+    same = resolve("Which corticosteroid?", ALS, lexicon=lexicon(), topic_alone=lambda q: "Asthma")
     assert same.depends  # one topic word of its own is not enough to leave the conversation
 
 
@@ -116,3 +116,24 @@ def test_assistant_conversation_end_to_end(assistant: Assistant) -> None:
     assert assistant.conversations is not None
     turns = assistant.conversations.get(str(first.conversation_id))["turns"]
     assert [t["resolved_query"] for t in turns][1] == "And how is it treated? Gout"
+
+
+def test_without_a_corpus_the_question_words_name_the_topic() -> None:
+    # TREC CAsT style: no corpus lexicon, so a question's own topic words stand for its topic
+    history: list[TurnContext] = []
+    queries = []
+    for question in (
+        "What is throat cancer?",
+        "Is it treatable?",
+        "Tell me about lung cancer.",
+        "What are its symptoms?",
+    ):
+        r = resolve(question, history)
+        queries.append(r.query)
+        history.append(TurnContext(question, r.query, r.topic))
+    assert queries == [
+        "What is throat cancer?",
+        "Is it treatable? throat cancer",
+        "Tell me about lung cancer.",
+        "What are its symptoms? lung cancer",
+    ]
