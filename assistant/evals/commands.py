@@ -1,0 +1,120 @@
+"""The three scoring commands, from parsed arguments to a result object (the CLI writes and prints it)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..embed import Embedder, all_cores, set_threads
+from ..errors import EvalDataError
+from ..settings import Settings
+from .data import load_beir, load_conversations, load_eval_set
+from .indexcache import cache_key, ensure_cached_index, eval_settings, open_cached_index
+from .results import config, conversation_result, retrieval_result
+from .runner import DenseCache, ModeRun, Progress, eval_depth, retriever_for, run_conversations, run_retrieval
+
+Log = Callable[[str], None]
+
+
+def _modes(args: argparse.Namespace, settings: Settings) -> tuple[list[str], str]:
+    """The modes to run, and the primary one (the configured mode when it is among them)."""
+    modes: list[str] = args.modes or [settings.retrieval.mode]
+    primary = settings.retrieval.mode if settings.retrieval.mode in modes else modes[0]
+    return [primary, *(m for m in modes if m != primary)], primary
+
+
+def retrieval(
+    args: argparse.Namespace, settings: Settings, embedder: Embedder, progress: Progress, log: Log
+) -> dict[str, Any]:
+    beir = load_beir(args.beir, args.split)
+    log(f"{len(beir.queries)} queries with judgements in {beir.folder / 'qrels' / (args.split + '.tsv')}")
+    index = open_cached_index([beir.corpus], settings, embedder, log=log)
+    set_threads(all_cores())
+    modes, primary = _modes(args, settings)
+    embedder.embed_queries(["warm-up"])  # one-off model start-up is not retrieval time
+    cache, prepared = DenseCache(index, embedder), 0.0
+    if any(m != "bm25" for m in modes):  # embed all queries and search FAISS once, in batches, for every mode
+        started = time.perf_counter()
+        cache.prepare(list(beir.queries.values()), eval_depth(index, args.k))
+        prepared = time.perf_counter() - started
+        log(f"embedded and searched {len(beir.queries)} queries in {prepared:.2f} s")
+    runs: dict[str, ModeRun] = {}
+    for mode in modes:
+        retriever = retriever_for(index, embedder, settings.retrieval, mode, cache, args.k)
+        runs[mode] = run_retrieval(retriever, beir.queries, args.k, progress=progress)
+        runs[mode].seconds += prepared if mode != "bm25" else 0.0  # each mode's time includes the dense batch
+        log(
+            f"{mode}: {len(beir.queries)} queries in {runs[mode].seconds:.2f} s ({runs[mode].per_second} queries/s)"
+        )
+    key = cache_key([beir.corpus], eval_settings(settings), embedder.name)
+    cfg = config(
+        settings, index, dataset=str(beir.folder), split=args.split, modes=modes, k=args.k,
+        search_depth=eval_depth(index, args.k), index_key=key,
+    )  # fmt: skip
+    result = retrieval_result(runs, primary, beir.queries, beir.qrels, cfg)
+    result["rankings"] = runs[primary].rankings
+    return result
+
+
+def conversations(
+    args: argparse.Namespace, settings: Settings, embedder: Embedder, progress: Progress, log: Log
+) -> dict[str, Any]:
+    from ..service import Assistant
+
+    if args.strategy:
+        strategy = settings.conversation.model_copy(update={"strategy": args.strategy})
+        settings = settings.model_copy(update={"conversation": strategy})
+    convs = load_conversations(args.conversations)
+    if not args.corpus.is_file():
+        raise EvalDataError(f"{args.corpus}: no such corpus file; --corpus names a BEIR corpus.jsonl")
+    folder = ensure_cached_index([args.corpus], settings, embedder, log=log)
+    assistant = Assistant.open(
+        settings, index_dir=folder, build_if_missing=False, embedder=embedder, with_conversations=False
+    )
+    set_threads(all_cores())
+    modes, primary = _modes(args, settings)
+    embedder.embed_queries(["warm-up"])
+    runs: dict[str, ModeRun] = {}
+    for mode in modes:
+        cache = DenseCache(assistant.index, embedder)
+        retriever = retriever_for(assistant.index, embedder, settings.retrieval, mode, cache, args.k)
+        runs[mode] = run_conversations(
+            assistant, retriever, convs, args.k, how=args.ask_as, progress=progress
+        )
+        log(
+            f"{mode}: {len(runs[mode].rankings)} turns in {runs[mode].seconds:.2f} s ({runs[mode].per_second} turns/s)"
+        )
+    cfg = config(
+        settings, assistant.index, dataset=str(args.conversations), corpus=str(args.corpus), modes=modes,
+        k=args.k, ask_as=args.ask_as, search_depth=eval_depth(assistant.index, args.k),
+    )  # fmt: skip
+    result = conversation_result(runs, primary, convs, cfg)
+    result["rankings"] = runs[primary].rankings
+    return result
+
+
+def answers(
+    args: argparse.Namespace, settings: Settings, embedder: Embedder, progress: Progress, log: Log
+) -> dict[str, Any]:
+    from ..service import Assistant
+    from .answers import answers_result, run_answers
+
+    items = load_eval_set(args.eval_set)
+    assistant = Assistant.open(
+        settings, index_dir=args.index, embedder=embedder, with_conversations=False, log=log
+    )
+    cache = DenseCache(assistant.index, embedder)
+    retriever = retriever_for(
+        assistant.index, embedder, settings.retrieval, settings.retrieval.mode, cache, args.k
+    )
+    started = time.perf_counter()
+    results = run_answers(assistant, retriever, items, args.k, progress)
+    seconds = time.perf_counter() - started
+    cfg = config(
+        settings, assistant.index, set=str(args.eval_set), k=args.k, composer=settings.composer.model_dump()
+    )
+    result = answers_result(results, cfg, seconds)
+    result["mode"] = settings.retrieval.mode
+    return result

@@ -1,0 +1,72 @@
+"""Cached indexes of evaluation corpora: built once per corpus, model and ingest/index settings.
+
+An eval index lives in `settings.cache_dir / "indexes" / <key>`, where the key hashes the corpus file bytes, the
+model name and the ingest and index settings. Retrieval settings are not part of the key: they do not change what
+is stored, so every retrieval mode (and fusion setting) scores on the same cached index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..embed import Embedder, all_cores, set_threads
+from ..errors import IndexNotFound
+from ..ingest import load_corpus, source_fingerprint
+from ..settings import Settings
+from ..store import LoadedIndex, build_index, load_index, read_manifest
+
+
+def eval_settings(settings: Settings) -> Settings:
+    """The settings eval indexes are built with: no sentence vectors (retrieval evals never use them)."""
+    index = settings.index.model_copy(update={"sentence_embeddings": False})
+    return settings.model_copy(update={"index": index})
+
+
+def cache_key(sources: Sequence[Path], settings: Settings, model: str) -> str:
+    h = hashlib.sha256(source_fingerprint(sources, settings.ingest).encode())
+    h.update(model.encode() + b"\0")
+    h.update(settings.ingest.model_dump_json().encode() + b"\0")
+    h.update(settings.index.model_dump_json(exclude={"keep_generations"}).encode())
+    return h.hexdigest()[:16]
+
+
+def ensure_cached_index(
+    sources: Sequence[Path],
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda _m: None,
+) -> Path:
+    """The cached index folder of `sources`, building the index first when there is none for this key."""
+    settings = eval_settings(settings)
+    key = cache_key(sources, settings, embedder.name)
+    folder = settings.cache_dir / "indexes" / key
+    try:
+        read_manifest(folder)
+    except IndexNotFound:
+        log(f"indexing {', '.join(map(str, sources))} into {folder} (once per corpus, model and settings)")
+        corpus = load_corpus(sources, settings.ingest)
+        set_threads(all_cores())
+        build_index(corpus, embedder, settings, folder, progress=progress, log=log)
+        described = {"sources": [str(s) for s in sources], "model": embedder.name, "key": key}
+        (folder / "key.json").write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
+    else:
+        log(f"using cached index {folder}")
+    return folder
+
+
+def open_cached_index(
+    sources: Sequence[Path],
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda _m: None,
+) -> LoadedIndex:
+    """Load the cached index of `sources` (built first when missing)."""
+    folder = ensure_cached_index(sources, settings, embedder, progress=progress, log=log)
+    return load_index(folder, expected_model=embedder.name, expected_dimension=embedder.dimension)
