@@ -172,12 +172,16 @@ class Assistant:
         max_per_doc: int | None = None,
     ) -> list[Hit]:
         """Retrieve for a resolved turn: a follow-up prefers the passages of its conversation's topic."""
-        conv = self.settings.conversation
-        carry = resolution.depends and conv.prefer_topic and conv.strategy == "entity-carry"
-        prefer = resolution.topic if carry else None
+        prefer = self.preferred_topic(resolution)
         return self.retriever.retrieve(
             resolution.query, k, filters, max_per_doc=max_per_doc, prefer_topic=prefer
         )
+
+    def preferred_topic(self, resolution: Resolution) -> str | None:
+        """The topic whose passages a turn's retrieval prefers: a follow-up's, under entity-carry."""
+        conv = self.settings.conversation
+        carry = resolution.depends and conv.prefer_topic and conv.strategy == "entity-carry"
+        return resolution.topic if carry else None
 
     def resolve(self, question: str, history: Sequence[TurnContext]) -> Resolution:
         def topic_alone(q: str) -> str:

@@ -48,7 +48,9 @@ def ask_item(assistant: Assistant, retriever: BatchRetriever, item: EvalItem, k:
         answer = assistant.ask(turn.question, history=history, remember=False)
         latency = (time.perf_counter() - started) * 1000
         resolution = assistant.resolve(turn.question, history)
-        ranking, hits = retriever.rank_documents(answer.resolved_query, k)
+        ranking, hits = retriever.rank_documents(
+            answer.resolved_query, k, assistant.preferred_topic(resolution)
+        )
         history.append(
             TurnContext(turn.question, answer.resolved_query, assistant.topic_of(resolution, hits))
         )

@@ -97,12 +97,14 @@ class BatchRetriever(IndexRetriever):
         """The deepest dense search `rank_documents` may need (what the batch should prepare)."""
         return max(super()._depth(k, None), min(self.min_depth, len(self.index.passages)))
 
-    def rank_documents(self, query: str, k: int) -> tuple[DocRanking, list[Hit]]:
-        hits = self.retrieve(query, k, max_per_doc=1)
+    def rank_documents(
+        self, query: str, k: int, prefer_topic: str | None = None
+    ) -> tuple[DocRanking, list[Hit]]:
+        hits = self.retrieve(query, k, max_per_doc=1, prefer_topic=prefer_topic)
         if len(hits) < k and self.min_depth > len(hits):
             self._deep = True
             try:
-                deeper = self.retrieve(query, k, max_per_doc=1)
+                deeper = self.retrieve(query, k, max_per_doc=1, prefer_topic=prefer_topic)
             finally:
                 self._deep = False
             seen = {h.passage.doc_id for h in hits}
@@ -210,7 +212,7 @@ def run_conversations(
         if retriever.settings.mode != "bm25":
             retriever.cache.prepare([r.query for r in resolutions], retriever.search_depth(k))
         for conv, resolution in zip(active, resolutions, strict=True):
-            ranking, hits = retriever.rank_documents(resolution.query, k)
+            ranking, hits = retriever.rank_documents(resolution.query, k, asking.preferred_topic(resolution))
             row = f"{conv.conv_id}#{t + 1}"
             rankings[row], searched[row] = ranking, resolution.query
             topic = asking.topic_of(resolution, hits)

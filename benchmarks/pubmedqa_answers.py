@@ -1,0 +1,89 @@
+"""Extractive answers on PubMedQA against a simple baseline, scored against each question's `long_answer`.
+
+    .venv/bin/python benchmarks/pubmedqa_answers.py [--beir ../shared/datasets/pubmedqa] [--limit N]
+
+Each question is asked over the whole 1,000-abstract corpus through `Assistant.ask` (hybrid retrieval, the
+extractive composer). The baseline, measured in the same run, is the first three sentences of the top retrieved
+passage. Both are scored with ROUGE-L F1 and token F1 against the abstract's conclusion (`long_answer`, which is not
+in the corpus text). Abstentions score 0 (the composer must answer to score).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--beir", type=Path, default=Path("../shared/datasets/pubmedqa"))
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
+    parser.add_argument("--out", type=Path, help="write the scores as JSON here")
+    args = parser.parse_args()
+
+    from assistant.embed import SentenceTransformerEmbedder, all_cores, set_threads
+    from assistant.evals.metrics import rouge_l_f1, token_f1
+    from assistant.followup import TopicLexicon
+    from assistant.ingest import load_corpus, source_fingerprint
+    from assistant.retrieve import IndexRetriever
+    from assistant.service import Assistant
+    from assistant.settings import get_settings
+    from assistant.store import build_index, load_index, read_manifest
+
+    settings = get_settings()
+    embedder = SentenceTransformerEmbedder(settings.model)
+    sources = [args.beir / "corpus.jsonl"]
+    key = hashlib.sha256(
+        (
+            source_fingerprint(sources, settings.ingest) + settings.model + settings.index.model_dump_json()
+        ).encode()
+    ).hexdigest()[:16]
+    folder = settings.cache_dir / "indexes" / f"answers-{key}"  # with sentence vectors, for the composer
+    try:
+        read_manifest(folder)
+    except Exception:
+        set_threads(all_cores())
+        build_index(load_corpus(sources, settings.ingest), embedder, settings, folder, log=print)
+    index = load_index(folder, expected_model=embedder.name)
+    set_threads(settings.query_threads)
+    retriever = IndexRetriever(index, embedder, settings.retrieval)
+    lexicon = TopicLexicon.build(index.documents.values(), index.passages)
+    assistant = Assistant(settings, embedder, index, retriever, None, lexicon)
+
+    rows = [json.loads(line) for line in (args.beir / "queries.jsonl").open(encoding="utf-8")]
+    rows = [r for r in rows if r.get("metadata", {}).get("long_answer")][: args.limit or None]
+    scores: dict[str, list[float]] = {k: [] for k in ("rouge_l", "token_f1", "base_rouge_l", "base_token_f1")}
+    abstained, times = 0, []
+    for row in rows:
+        reference = row["metadata"]["long_answer"]
+        t0 = time.perf_counter()
+        answer = assistant.ask(row["text"], remember=False)
+        times.append((time.perf_counter() - t0) * 1000)
+        prediction = " ".join(s.text for s in answer.sentences)
+        abstained += answer.abstained
+        top = retriever.retrieve(row["text"], 1)
+        baseline = " ".join(top[0].passage.sentence_texts()[:3]) if top else ""
+        scores["rouge_l"].append(rouge_l_f1(prediction, reference))
+        scores["token_f1"].append(token_f1(prediction, reference))
+        scores["base_rouge_l"].append(rouge_l_f1(baseline, reference))
+        scores["base_token_f1"].append(token_f1(baseline, reference))
+    means = {k: round(statistics.fmean(v), 4) for k, v in scores.items()}
+    means["rouge_l_ratio"] = (
+        round(means["rouge_l"] / means["base_rouge_l"], 3) if means["base_rouge_l"] else 0.0
+    )
+    means |= {"questions": len(rows), "abstained": abstained, "p50_ms": round(statistics.median(times), 1)}
+    print(json.dumps(means, indent=2))
+    if args.out:
+        args.out.write_text(
+            json.dumps({"metrics": means, "config": settings.composer.model_dump()}, indent=2) + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
