@@ -177,8 +177,9 @@ def compose(
 
     chosen: list[Candidate] = []
     distinct = 0
+    floor_score = max(settings.min_sentence_score, best - settings.relative_margin)
     for c in candidates:
-        if c.score < settings.min_sentence_score:
+        if c.score < floor_score:
             break
         if any(_norm(c.text) == _norm(o.text) for o in chosen):
             chosen.append(c)  # the same statement in another passage: cite both, costs no budget

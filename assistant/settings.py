@@ -83,6 +83,12 @@ class ComposerSettings(BaseModel):
         le=1.0,
         description="The abstention threshold when the question uses words the corpus never does.",
     )
+    relative_margin: float = Field(
+        0.15,
+        ge=0.0,
+        le=2.0,
+        description="Only sentences within this margin of the best sentence's score are used.",
+    )
     lexical_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="Weight of term overlap in the sentence score."
     )

@@ -55,7 +55,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         cache_dir=tmp_path / "cache",
         # the fake embedder's similarities run lower than a real model's: thresholds to match
-        composer=ComposerSettings(abstain_below=0.2, min_sentence_score=0.1),
+        composer=ComposerSettings(abstain_below=0.2, min_sentence_score=0.1, relative_margin=1.0),
     )
 
 

@@ -134,3 +134,23 @@ def test_properties(passages: list[list[str]], question: list[str], threshold: f
         penalty = 0.2 if len(s.text.split()) < 4 else 0.0
         assert lexical - penalty >= threshold - 1e-9
     assert len(answer.sentences) <= cfg.max_sentences
+
+
+def test_relative_margin_keeps_only_sentences_near_the_best() -> None:
+    # No vectors, so a sentence's score is its share of the query's terms (gout, urate, allopurinol):
+    # 3/3 = 1.0 for the first sentence, 1/3 for the two others. A margin of 0.5 keeps only the first.
+    hits = [
+        hit(
+            DOC,
+            "Treatment",
+            "Gout urate allopurinol therapy works. Gout flares hurt badly. Urate crystals form slowly.",
+        )
+    ]
+    narrow = ComposerSettings(
+        min_sentence_score=0.0, abstain_below=0.0, lexical_weight=1.0, relative_margin=0.5
+    )
+    wide = narrow.model_copy(update={"relative_margin": 1.0})
+    assert [
+        s.text for s in compose("gout urate allopurinol", "gout urate allopurinol", hits, narrow).sentences
+    ] == ["Gout urate allopurinol therapy works."]
+    assert len(compose("gout urate allopurinol", "gout urate allopurinol", hits, wide).sentences) == 3

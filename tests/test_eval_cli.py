@@ -177,7 +177,7 @@ def test_answers_scores_the_set(run, tmp_path: Path) -> None:  # type: ignore[no
                 "--conversations",
                 str(BEIR / "conversations.jsonl"),
             ],
-            "no such corpus file",
+            "no such corpus;",
         ),
         (["answers", "--set", "/no/set.jsonl"], "cannot open the file"),
     ],

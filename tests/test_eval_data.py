@@ -90,3 +90,13 @@ def test_judged_query_missing_from_queries_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "qrels" / "test.tsv").write_text("q1\td1\t1\nq9\td1\t1\n")
     with pytest.raises(EvalDataError, match=r"1 judged queries are missing \(e.g. 'q9'\)"):
         load_beir(tmp_path, "test")
+
+
+def test_conversations_of_a_curated_set_are_read_and_other_kinds_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(
+        '{"id": "s1", "kind": "single", "question": "q?", "relevant": {"d": 1}, "reference_answer": "a"}\n'
+        '{"id": "c1", "kind": "conversation", "turns": [{"question": "q1?", "relevant": {"d": 1}}]}\n'
+        '{"id": "u1", "kind": "unanswerable", "question": "q?"}\n'
+    )
+    assert [c.conv_id for c in load_conversations(path)] == ["c1"]

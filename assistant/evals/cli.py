@@ -68,7 +68,12 @@ def add_eval_parser(sub: Any, func: Func) -> None:
     _report_args(r)
 
     c = esub.add_parser("conversations", help="score follow-up retrieval on conversations")
-    c.add_argument("--corpus", type=Path, required=True, help="BEIR corpus.jsonl")
+    c.add_argument(
+        "--corpus",
+        type=Path,
+        required=True,
+        help="BEIR corpus.jsonl, or a folder of Markdown documents (the shipped corpus/)",
+    )
     c.add_argument("--conversations", type=Path, required=True, help="conversations JSONL")
     c.add_argument("--k", type=int, default=100)
     c.add_argument("--modes", type=_modes)

@@ -67,8 +67,10 @@ def conversations(
         strategy = settings.conversation.model_copy(update={"strategy": args.strategy})
         settings = settings.model_copy(update={"conversation": strategy})
     convs = load_conversations(args.conversations)
-    if not args.corpus.is_file():
-        raise EvalDataError(f"{args.corpus}: no such corpus file; --corpus names a BEIR corpus.jsonl")
+    if not args.corpus.exists():
+        raise EvalDataError(
+            f"{args.corpus}: no such corpus; --corpus names a BEIR corpus.jsonl or a folder of Markdown documents"
+        )
     folder = ensure_cached_index([args.corpus], settings, embedder, log=log)
     assistant = Assistant.open(
         settings, index_dir=folder, build_if_missing=False, embedder=embedder, with_conversations=False

@@ -179,11 +179,16 @@ def _turns(row: dict[str, Any], where: str, *, need_relevant: bool = True) -> tu
 
 
 def load_conversations(path: Path) -> list[Conversation]:
-    """`{"id", "turns": [{"question", "relevant": {doc: grade}, "standalone"?, "topic_switch"?}]}` a line."""
+    """`{"id", "turns": [{"question", "relevant": {doc: grade}, "standalone"?, "topic_switch"?}]}` a line.
+
+    Lines of a curated set with another `kind` (single, unanswerable) are passed over, so the curated set's
+    conversations can be scored directly."""
     conversations: list[Conversation] = []
     seen: set[str] = set()
     for lineno, row in _jsonl(path):
         where = f"{path}:{lineno}"
+        if row.get("kind", "conversation") != "conversation":
+            continue
         conv_id = str(row.get("id") or "")
         if not conv_id or conv_id in seen:
             raise EvalDataError(f"{where}: every conversation needs a unique 'id'")
