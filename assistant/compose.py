@@ -118,7 +118,7 @@ def key_term_coverage(query: str, hits: Sequence[Hit]) -> float:
 
 
 _QUANTITY = re.compile(
-    r"\b(?:what|which) (?:\w+ ){0,2}(?:dose|dosing|dosage|rate|percentage|proportion|concentration|interval)\b|"
+    r"\b(?:what|which) (?:\w+ ){0,4}(?:dose|dosing|dosage|rate|percentage|proportion|concentration|interval)\b|"
     r"\bhow (?:much|many)\b|\bby how\b|\btime in (?:therapeutic )?range\b",
     re.IGNORECASE,
 )
