@@ -20,6 +20,7 @@ from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
 from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, source_fingerprint
 from .retrieve import CrossEncoderReranker, IndexRetriever
+from .rewriter import ChatRewriter, Rewriter
 from .settings import Settings
 from .store import LoadedIndex, build_index, load_index, read_manifest
 from .types import Answer, Filters, Hit
@@ -80,6 +81,7 @@ class Assistant:
     retriever: IndexRetriever
     conversations: ConversationStore | None
     lexicon: TopicLexicon
+    rewriter: Rewriter | None = None
 
     @classmethod
     def open(
@@ -113,7 +115,16 @@ class Assistant:
             )
             store.expire()
         lexicon = TopicLexicon.build(index.documents.values(), index.passages)
-        return cls(settings, embedder, index, retriever, store, lexicon)
+        conv = settings.conversation
+        rewriter = None
+        if conv.rewriter_url and conv.rewriter_model:
+            rewriter = ChatRewriter(
+                conv.rewriter_url,
+                conv.rewriter_model,
+                api_key=conv.rewriter_api_key,
+                timeout_s=conv.rewriter_timeout_s,
+            )
+        return cls(settings, embedder, index, retriever, store, lexicon, rewriter)
 
     def close(self) -> None:
         if self.conversations is not None:
@@ -189,7 +200,14 @@ class Assistant:
             topics = {self.topic_of(Resolution(q, False, ""), [h]) for h in self.retriever.retrieve(q, 3)}
             return topics.pop() if len(topics) == 1 else ""
 
-        return resolve(question, history, self.settings.conversation.strategy, self.lexicon, topic_alone)
+        resolution = resolve(
+            question, history, self.settings.conversation.strategy, self.lexicon, topic_alone
+        )
+        if self.rewriter is not None and history:
+            rewritten = self.rewriter.rewrite(question, history)
+            if rewritten:
+                return Resolution(rewritten, resolution.depends, resolution.topic)
+        return resolution
 
     def compose(self, question: str, query: str, hits: Sequence[Hit], conversation_id: str | None) -> Answer:
         vectors = None

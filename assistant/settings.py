@@ -116,6 +116,12 @@ class ConversationSettings(BaseModel):
         description="Optional OpenAI-compatible chat endpoint base URL for rewriting follow-up questions.",
     )
     rewriter_model: str | None = Field(None, description="Model name to send to the rewriter endpoint.")
+    rewriter_api_key: str | None = Field(
+        None, description="Bearer key for the rewriter endpoint, if it needs one."
+    )
+    rewriter_timeout_s: float = Field(
+        10.0, gt=0, description="Give up on the rewriter after this many seconds."
+    )
 
 
 class ApiSettings(BaseModel):
