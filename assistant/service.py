@@ -69,8 +69,23 @@ def build_from_settings(
     log(f"read {len(corpus.documents)} documents, {len(corpus.passages)} passages")
     set_threads(all_cores())
     return build_index(
-        corpus, embedder, settings, target, source_fingerprint=fingerprint, progress=progress, log=log
+        corpus,
+        embedder,
+        settings,
+        target,
+        source_fingerprint=fingerprint,
+        sources=sources,
+        progress=progress,
+        log=log,
     )
+
+
+def _stale(manifest: dict[str, Any], settings: Settings) -> bool:
+    """Whether an index built from the configured corpus no longer matches the corpus files on disk."""
+    configured = [str(Path(s).resolve()) for s in settings.corpus]
+    if manifest.get("sources") != configured:
+        return False  # built from other sources (`index build --source ...`): not ours to rebuild
+    return bool(manifest.get("source_fingerprint") != source_fingerprint(settings.corpus, settings.ingest))
 
 
 @dataclass
@@ -98,12 +113,16 @@ class Assistant:
         index_dir = index_dir or settings.index_dir
         embedder = embedder or SentenceTransformerEmbedder(settings.model)
         try:
-            read_manifest(index_dir)
+            manifest = read_manifest(index_dir)
         except IndexNotFound:
             if not build_if_missing:
                 raise
             log(f"no index in {index_dir}: building it from {', '.join(map(str, settings.corpus))} (once)")
             build_from_settings(settings, embedder, index_dir=index_dir, log=log)
+        else:
+            if build_if_missing and _stale(manifest, settings):
+                log(f"the corpus changed since {index_dir} was built: rebuilding it")
+                build_from_settings(settings, embedder, index_dir=index_dir, log=log)
         index = load_index(index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension)
         set_threads(settings.query_threads)
         reranker = CrossEncoderReranker(settings.retrieval.reranker) if settings.retrieval.reranker else None

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +123,7 @@ def build_index(
     index_dir: Path,
     *,
     source_fingerprint: str = "",
+    sources: Sequence[Path] = (),
     progress: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> Path:
@@ -180,6 +181,7 @@ def build_index(
             "sentence_embeddings": settings.index.sentence_embeddings,
             "corpus_fingerprint": fingerprint,
             "source_fingerprint": source_fingerprint,
+            "sources": [str(Path(s).resolve()) for s in sources],
             "settings": {"ingest": settings.ingest.model_dump(), "index": settings.index.model_dump()},
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "embed_seconds": round(embed_seconds, 2),

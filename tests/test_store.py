@@ -86,3 +86,30 @@ def test_abandoned_build_folders_are_cleared(built_settings: Settings, fake_embe
     os.utime(old, (time.time() - 7 * 3600, time.time() - 7 * 3600))
     build_from_settings(built_settings, fake_embedder, progress=False)
     assert not old.exists() and fresh.exists()
+
+
+def test_changed_corpus_rebuilds_the_default_index(
+    settings: Settings, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    import shutil
+
+    from assistant.service import Assistant
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(settings.corpus[0], corpus)
+    mine = settings.model_copy(update={"corpus": [corpus]})
+    Assistant.open(mine, embedder=fake_embedder, log=lambda _m: None).close()
+    first = current_generation(mine.index_dir)
+    Assistant.open(mine, embedder=fake_embedder, log=lambda _m: None).close()
+    assert current_generation(mine.index_dir) == first  # unchanged corpus: the index is reused
+    page = corpus / "gout-test-study.md"
+    page.write_text(page.read_text() + "\nAllopurinol hypersensitivity is rare but serious in gout.\n")
+    messages: list[str] = []
+    a = Assistant.open(mine, embedder=fake_embedder, log=messages.append)
+    a.close()
+    assert current_generation(mine.index_dir) != first and "the corpus changed" in messages[0]
+    # an index built from other sources is never rebuilt behind the user's back
+    other = settings.model_copy(update={"corpus": [corpus / "gout-test-study.md"]})
+    before = current_generation(mine.index_dir)
+    Assistant.open(other, embedder=fake_embedder, log=messages.append).close()
+    assert current_generation(mine.index_dir) == before
