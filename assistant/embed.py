@@ -79,17 +79,18 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            for text, vector in zip(missing, self._encode(missing, 32, False), strict=True):
-                self._cache[text] = vector
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        for text in texts:
+            found.update(zip(missing, self._encode(missing, 32, False), strict=True))
+        for text in dict.fromkeys(texts):  # remember the most recent, evicting the least recently used
+            self._cache[text] = found[text]
             self._cache.move_to_end(text)
-        return (
-            np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
-        )
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def embed_documents(
         self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False

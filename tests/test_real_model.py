@@ -45,3 +45,14 @@ def test_real_model_answers_follow_ups_and_suggestions(tmp_path: Path) -> None:
         assert off_topic.abstained and off_topic.references == []
     finally:
         assistant.close()
+
+
+def test_query_cache_survives_batches_larger_than_itself() -> None:
+    from assistant.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(BUNDLED_MODEL, cache_size=2)
+    texts = ["gout", "asthma", "sepsis", "gout"]
+    vectors = embedder.embed_queries(texts)
+    assert vectors.shape == (4, 384)
+    assert float(vectors[0] @ vectors[3]) > 0.999  # the same text, the same vector
+    assert list(embedder._cache) == ["asthma", "sepsis"]  # the last two distinct texts of the batch
