@@ -68,6 +68,26 @@ def _topic_of(doc: Document) -> str:
     return doc.topic or doc.title
 
 
+def _zscores(ranking: Ranked) -> dict[int, float]:
+    if not ranking:
+        return {}
+    values = np.asarray([s for _, s in ranking], dtype=np.float64)
+    std = float(values.std()) or 1.0
+    mean = float(values.mean())
+    return {i: (s - mean) / std for i, s in ranking}
+
+
+def zscore(dense: Ranked, lexical: Ranked, dense_weight: float) -> Ranked:
+    """Convex combination of z-scored lists; a passage missing from a list takes that list's lowest z-score."""
+    d, b = _zscores(dense), _zscores(lexical)
+    d_floor, b_floor = min(d.values(), default=0.0), min(b.values(), default=0.0)
+    fused = {
+        i: dense_weight * d.get(i, d_floor) + (1 - dense_weight) * b.get(i, b_floor)
+        for i in d.keys() | b.keys()
+    }
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 class IndexRetriever:
     """Dense, BM25 or hybrid retrieval over one loaded index, as `RetrievalSettings` says."""
 
@@ -119,6 +139,8 @@ class IndexRetriever:
             return lexical, components
         if self.settings.fusion == "weighted":
             return weighted(dense, lexical, self.settings.dense_weight), components
+        if self.settings.fusion == "zscore":
+            return zscore(dense, lexical, self.settings.dense_weight), components
         return rrf([dense, lexical], self.settings.rrf_k), components
 
     # -- the public seam

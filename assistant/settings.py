@@ -45,13 +45,13 @@ class IndexSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retriever answers queries.")
-    fusion: Literal["rrf", "weighted"] = Field(
-        "weighted",
-        description="How hybrid mode fuses dense and BM25 rankings: min-max weighted scores, or RRF.",
+    fusion: Literal["zscore", "weighted", "rrf"] = Field(
+        "zscore",
+        description="How hybrid mode fuses dense and BM25 rankings: z-scored or min-max weighted scores, or RRF.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(
-        0.4, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion."
+        0.45, ge=0.0, le=1.0, description="Weight of the dense score in zscore and weighted fusion."
     )
     candidates: int = Field(
         100, ge=1, le=5000, description="Candidates taken from each retriever before fusion."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.retrieve import IndexRetriever, rrf, weighted
+from assistant.retrieve import IndexRetriever, rrf, weighted, zscore
 from assistant.service import Assistant
 from assistant.settings import RetrievalSettings
 from assistant.store import embedding_text
@@ -74,3 +74,12 @@ def test_reranker_seam_reorders(assistant: Assistant) -> None:
     r = IndexRetriever(assistant.index, assistant.embedder, RetrievalSettings(), FakeReranker())
     hits = r.retrieve("gout allopurinol", 3)
     assert hits[0].document.topic == "Asthma"
+
+
+def test_zscore_by_hand() -> None:
+    # dense scores 0.9, 0.5 -> mean 0.7, std 0.2 -> z = +1 (passage 1), -1 (passage 2);
+    # bm25 scores 7, 3 -> mean 5, std 2 -> z = +1 (passage 3), -1 (passage 1); passage 2 takes bm25's floor -1,
+    # passage 3 takes dense's floor -1. With w = 0.45: p1 = 0.45 - 0.55 = -0.1, p2 = -1, p3 = -0.45 + 0.55 = 0.1.
+    fused = dict(zscore([(1, 0.9), (2, 0.5)], [(3, 7.0), (1, 3.0)], 0.45))
+    assert abs(fused[1] + 0.1) < 1e-9 and abs(fused[2] + 1.0) < 1e-9 and abs(fused[3] - 0.1) < 1e-9
+    assert zscore([], [], 0.5) == []
