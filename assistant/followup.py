@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .lexical import QUESTION_WORDS, stop_words, terms
+from .lexical import QUESTION_WORDS, spelling_terms, stop_words, terms
 from .types import Document, Passage
 
 MAX_LABEL_WORDS = 8
@@ -114,7 +114,7 @@ class TopicLexicon:
         abbreviations: dict[str, str] = {}
         vocabulary: set[str] = set()
         for p in passages:
-            vocabulary.update(terms(p.text))
+            vocabulary.update(spelling_terms(p.text))
             for long_form, short in _ABBREVIATION.findall(p.text):
                 words = _key(long_form)
                 for start in range(len(words)):  # the long form is a suffix of the captured words
@@ -123,7 +123,7 @@ class TopicLexicon:
                         abbreviations.setdefault(short, label)
                         break
         for key in labels:
-            vocabulary.update(terms(" ".join(key)))
+            vocabulary.update(spelling_terms(" ".join(key)))
         return cls(labels, abbreviations, vocabulary)
 
     def mentions(self, question: str) -> list[str]:
@@ -142,11 +142,12 @@ class TopicLexicon:
         return [label for _, label in sorted(found, key=lambda x: -x[0])]
 
     def unknown_terms(self, question: str) -> list[str]:
-        """Content words of `question` (stemmed) that no passage or topic of the corpus uses."""
+        """Content words of `question` (stemmed) that no passage or topic of the corpus uses, in either
+        British or American spelling."""
         return [
             t
-            for t in terms(question)
-            if t not in self.vocabulary and t not in QUESTION_WORDS and not t.isdigit()
+            for t, canonical in zip(terms(question), spelling_terms(question), strict=True)
+            if canonical not in self.vocabulary and t not in QUESTION_WORDS and not t.isdigit()
         ]
 
     def unknown_names(self, question: str) -> list[str]:
@@ -155,7 +156,7 @@ class TopicLexicon:
         names = [
             t for i, t in enumerate(tokens) if (i > 0 and t[:1].isupper()) or (len(t) > 1 and t.isupper())
         ]
-        return [n for n in names if any(term not in self.vocabulary for term in terms(n))]
+        return [n for n in names if any(term not in self.vocabulary for term in spelling_terms(n))]
 
 
 def resolve(

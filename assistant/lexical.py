@@ -33,6 +33,30 @@ def terms(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+# British spellings made American, word by word before stemming: paediatric -> pediatric,
+# oesophageal -> esophageal, tumour -> tumor, normalised -> normalized, analysed -> analyzed, centre -> center.
+_SPELLING = [
+    (re.compile(r"ae"), "e"),
+    (re.compile(r"oe(?!s?$)"), "e"),
+    (re.compile(r"our"), "or"),
+    (re.compile(r"(?<=\w{3})is(?=(?:e|ed|es|ing|ation|ations|er|ers)$)"), "iz"),
+    (re.compile(r"(?<=\w{3})ys(?=(?:e|ed|es|ing)$)"), "yz"),
+    (re.compile(r"(?<=[tb])re(?=s?$)"), "er"),
+]
+
+
+def spelling_terms(text: str) -> list[str]:
+    """`terms(text)` with British spellings made American first, so either spelling finds the other."""
+    words = []
+    for w in _WORD.findall(text.lower()):
+        if w in stop_words():
+            continue
+        for pattern, replacement in _SPELLING:
+            w = pattern.sub(replacement, w)
+        words.append(w)
+    return list(_stemmer().stemWords(words))
+
+
 def build_bm25(texts: Sequence[str], folder: Path, k1: float = 0.9, b: float = 0.4) -> None:
     import bm25s
 

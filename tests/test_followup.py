@@ -137,3 +137,15 @@ def test_without_a_corpus_the_question_words_name_the_topic() -> None:
         "Tell me about lung cancer.",
         "What are its symptoms? lung cancer",
     ]
+
+
+def test_unknown_terms_accept_either_spelling() -> None:
+    docs = [Document("d", "Stroke guideline", "guideline", "Org", 2023, url="https://x", topic="Stroke")]
+    text = "Ischaemic stroke in paediatric patients is analysed at a specialist centre; the tumour was normalised."
+    lex = TopicLexicon.build(
+        docs, make_passages("d", [("Overview", text)], IngestSettings(min_passage_words=0))
+    )
+    american = "Is ischemic stroke in pediatric patients analyzed at a center? Was the tumor normalized?"
+    assert lex.unknown_terms(american) == []
+    assert lex.unknown_terms("Is pediatric stroke analysed in moyamoya?") == ["moyamoya"]
+    assert lex.unknown_names("Does Moyamoya matter in the Centre?") == ["Moyamoya"]
