@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,47 +207,52 @@ def read_beir_jsonl(path: Path, settings: IngestSettings) -> Iterator[tuple[Docu
 Chunk = tuple[str, tuple[tuple[int, int], ...]]  # passage text and its sentence offsets
 
 
-def _chunks(text: str, settings: IngestSettings) -> Iterator[Chunk]:
-    """Split one paragraph at sentence ends into pieces of at most `max_passage_words` words."""
+def _words(sentences: Sequence[str]) -> int:
+    return sum(len(x.split()) for x in sentences)
+
+
+def _pack(sentences: Sequence[str], settings: IngestSettings) -> Iterator[list[str]]:
+    """Group one paragraph's sentences, in order, into pieces of at most `max_passage_words` words."""
     piece: list[str] = []
-    words = 0
-
-    def emit() -> Chunk:
-        spans, at = [], 0
-        for sentence in piece:
-            spans.append((at, at + len(sentence)))
-            at += len(sentence) + 1
-        return " ".join(piece), tuple(spans)
-
-    for a, b in split_sentences(text):
-        sentence = text[a:b]
-        n = len(sentence.split())
-        if piece and words + n > settings.max_passage_words:
-            yield emit()
-            piece, words = [], 0
+    for sentence in sentences:
+        if piece and _words(piece) + len(sentence.split()) > settings.max_passage_words:
+            yield piece
+            piece = []
         piece.append(sentence)
-        words += n
     if piece:
-        yield emit()
+        yield piece
+
+
+def _chunk(sentences: Sequence[str]) -> Chunk:
+    spans, at = [], 0
+    for sentence in sentences:
+        spans.append((at, at + len(sentence)))
+        at += len(sentence) + 1
+    return " ".join(sentences), tuple(spans)
 
 
 def make_passages(doc_id: str, blocks: Iterable[tuple[str, str]], settings: IngestSettings) -> list[Passage]:
-    """Group (section, paragraph) blocks into passages: short paragraphs merge, long ones split."""
+    """Group (section, paragraph) blocks into passages: short paragraphs merge, long ones split.
+
+    A paragraph (or bullet) boundary is always a sentence boundary, also inside a merged passage, so a list of
+    short bullets never runs together into one sentence.
+    """
     chunks: list[tuple[str, Chunk]] = []
-    pending: tuple[str, str] | None = None
+    pending: tuple[str, list[str]] | None = None
     for section, paragraph in blocks:
+        own = [paragraph[a:b] for a, b in split_sentences(paragraph)]
         if pending and pending[0] == section:
-            paragraph = f"{pending[1]} {paragraph}"
+            own = pending[1] + own
         elif pending:
-            chunks.append((pending[0], (pending[1], tuple(split_sentences(pending[1])))))
+            chunks.append((pending[0], _chunk(pending[1])))
         pending = None
-        for chunk in _chunks(paragraph, settings):
-            if len(chunk[0].split()) < settings.min_passage_words:
-                pending = (section, chunk[0])
+        for piece in _pack(own, settings):
+            if _words(piece) < settings.min_passage_words:
+                pending = (section, piece)
             else:
-                chunks.append((section, chunk))
+                chunks.append((section, _chunk(piece)))
     if pending:
-        chunks.append((pending[0], (pending[1], tuple(split_sentences(pending[1])))))
+        chunks.append((pending[0], _chunk(pending[1])))
 
     passages: list[Passage] = []
     seen: dict[str, int] = {}

@@ -99,6 +99,25 @@ def test_long_paragraphs_split_and_short_ones_merge() -> None:
     assert [len(p.text.split()) for p in passages] == [14, 14, 14, 6]
 
 
+def test_bullets_merged_into_one_passage_stay_separate_sentences(tmp_path: Path) -> None:
+    path = tmp_path / "dm.md"
+    path.write_text(
+        "---\ntitle: T\nsource_type: guideline\npublisher: P\nyear: 2022\nurl: https://example.org\n---\n"
+        "## Treatment\n\nFirst-line options:\n- metformin 500 mg b.i.d. with meals\n- lifestyle advice\n"
+        "- statins (e.g. atorvastatin) for most adults\n\nreview in 3 months.\n",
+        encoding="utf-8",
+    )
+    _, passages = read_markdown(path, IngestSettings())
+    assert len(passages) == 1  # five short blocks of one section merge into one passage
+    assert passages[0].sentence_texts() == [
+        "First-line options:",
+        "metformin 500 mg b.i.d. with meals",
+        "lifestyle advice",
+        "statins (e.g. atorvastatin) for most adults",
+        "review in 3 months.",
+    ]
+
+
 def test_duplicate_paragraphs_get_distinct_ids() -> None:
     text = "Exactly the same paragraph appears twice in one document here."
     passages = make_passages("d", [("A", text), ("B", text)], IngestSettings(min_passage_words=0))
