@@ -87,6 +87,11 @@ class ConversationStore:
                 )
                 self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, cid))
                 self._db.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:  # deleted (or expired) while the answer was being made
+                self._db.execute("ROLLBACK")
+                raise ConversationNotFound(
+                    f"conversation {cid!r} was deleted while this question was answered; start a new one"
+                ) from exc
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

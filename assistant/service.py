@@ -18,7 +18,7 @@ from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
 from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
 from .followup import Resolution, TopicLexicon, TurnContext, resolve
-from .ingest import load_corpus, source_fingerprint
+from .ingest import load_corpus, normalise, source_fingerprint
 from .retrieve import CrossEncoderReranker, IndexRetriever
 from .rewriter import ChatRewriter, Rewriter
 from .settings import Settings
@@ -44,7 +44,9 @@ FOLLOWUP_TEMPLATES: dict[str, str] = {
 def validate_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str) or not question.strip():
         raise InvalidQuestion("the question is empty; ask a clinical question in words")
-    question = " ".join(question.split())
+    question = " ".join(normalise(question).split())  # no control or zero-width characters
+    if not any(ch.isalnum() for ch in question):
+        raise InvalidQuestion("the question has no words in it; ask a clinical question in words")
     if len(question) > max_chars:
         raise InvalidQuestion(
             f"the question is {len(question)} characters long; the limit is {max_chars}: shorten it"

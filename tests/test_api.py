@@ -110,6 +110,8 @@ def test_middle_passage_has_both_neighbours(client: TestClient, assistant: Assis
         ({"question": ""}, "InvalidRequest"),
         ({"question": " \t "}, "InvalidRequest"),
         ({"question": "x" * 2001}, "InvalidQuestion"),
+        ({"question": "\u008d\u200b"}, "InvalidRequest"),  # only control and zero-width characters
+        ({"question": "?!"}, "InvalidRequest"),
         ({"question": "gout", "top_k": 0}, "InvalidRequest"),
         ({"question": "gout", "filters": {"source_types": ["blog"]}}, "InvalidRequest"),
         ({"question": "gout", "surprise": 1}, "InvalidRequest"),

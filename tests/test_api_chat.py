@@ -138,6 +138,7 @@ def test_stream_sends_chunks_that_add_up_to_the_completion(client: TestClient) -
         },
         {"model": "x", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
         {"model": "x", "messages": [{"role": "system", "content": "hello"}]},
+        {"model": "x", "messages": [GOUT, {"role": "user", "content": "?!"}]},  # no words in the question
         {"model": "x", "messages": [GOUT], "n": 2},
         {"model": "x", "messages": [{"role": "wizard", "content": "hi"}]},
         {"messages": [GOUT]},

@@ -59,6 +59,7 @@ def test_ask_json_builds_index_on_first_use(run, settings: Settings) -> None:  #
     ("argv", "message"),
     [
         (["ask", "   "], "the question is empty"),
+        (["ask", "?! \u200b"], "the question has no words"),
         (["ask", "x" * 3000], "the limit is 2000"),
         (["ask", "gout?", "--conversation", "nope"], "no conversation 'nope'"),
         (["index", "info"], "assistant index build"),

@@ -49,7 +49,7 @@ class AskRequest(BaseModel):
 
     question: str = Field(
         min_length=1,
-        pattern=r"\S",
+        pattern=r"[^\W_]",  # at least one letter or digit
         description="The clinical question, or a follow-up to the conversation (at most `max_question_chars`).",
     )
     conversation_id: str | None = Field(
