@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import IngestError
+from .jsonl import read_jsonl
 from .sentences import split_sentences
 from .settings import IngestSettings
 from .types import SOURCE_TYPES, Document, Passage
@@ -164,41 +165,33 @@ def read_markdown(path: Path, settings: IngestSettings) -> tuple[Document, list[
 
 
 def read_beir_jsonl(path: Path, settings: IngestSettings) -> Iterator[tuple[Document, list[Passage]]]:
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot open the file ({exc.strerror})") from exc
-    with handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                doc_id = str(row["_id"])
-                text = normalise(str(row.get("text") or ""))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise IngestError(
-                    f"{path}:{lineno}: not a BEIR corpus line (needs a JSON object with '_id' and 'text')"
-                ) from exc
-            meta = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
-            title = _squash(normalise(str(row.get("title") or meta.get("title") or doc_id)))
-            year = meta.get("year")
-            doc = Document(
-                doc_id=doc_id,
-                title=title,
-                source_type=str(meta.get("source_type") or "other"),
-                publisher=str(meta.get("publisher") or meta.get("journal") or ""),
-                year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
-                url=meta.get("url"),
-                pmid=str(meta["pmid"]) if meta.get("pmid") else None,
-                doi=meta.get("doi"),
-                topic=meta.get("topic"),
-                specialty=meta.get("specialty"),
+    for lineno, row in read_jsonl(path, IngestError):
+        if "_id" not in row:
+            raise IngestError(
+                f"{path}:{lineno}: not a BEIR corpus line (needs a JSON object with '_id' and 'text')"
             )
-            paragraphs = (("", p) for p in (_squash(x) for x in text.split("\n\n")) if p)
-            passages = make_passages(doc_id, paragraphs, settings)
-            if passages:
-                yield doc, passages
+        doc_id = str(row["_id"])
+        text = normalise(str(row.get("text") or ""))
+        raw_meta = row.get("metadata")
+        meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+        title = _squash(normalise(str(row.get("title") or meta.get("title") or doc_id)))
+        year = meta.get("year")
+        doc = Document(
+            doc_id=doc_id,
+            title=title,
+            source_type=str(meta.get("source_type") or "other"),
+            publisher=str(meta.get("publisher") or meta.get("journal") or ""),
+            year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
+            url=meta.get("url"),
+            pmid=str(meta["pmid"]) if meta.get("pmid") else None,
+            doi=meta.get("doi"),
+            topic=meta.get("topic"),
+            specialty=meta.get("specialty"),
+        )
+        paragraphs = (("", p) for p in (_squash(x) for x in text.split("\n\n")) if p)
+        passages = make_passages(doc_id, paragraphs, settings)
+        if passages:
+            yield doc, passages
 
 
 # ---------------------------------------------------------------- passages

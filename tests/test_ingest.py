@@ -173,8 +173,22 @@ def test_beir_jsonl(tmp_path: Path) -> None:
     assert corpus.documents["10"].title == "Statins"
     assert corpus.documents["11"].title == "11" and corpus.documents["11"].year == 2001
     write(tmp_path, "bad.jsonl", '{"title": "no id"}\n')
-    with pytest.raises(IngestError, match=r"bad.jsonl:1"):
+    with pytest.raises(IngestError, match=r"bad.jsonl:1: not a BEIR corpus line"):
         load_corpus([tmp_path / "bad.jsonl"], IngestSettings())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"_id": "1", "text": "ok"}\n\n{broken\n', r"c.jsonl:3: not valid JSON"),
+        (b'["_id", "text"]\n', r"c.jsonl:1: expected a JSON object, got list"),
+        (b'{"_id": "1", "text": "caf\xe9"}\n', r"c.jsonl: not UTF-8 text"),
+    ],
+)
+def test_bad_beir_lines_name_file_and_line(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "c.jsonl").write_bytes(content)
+    with pytest.raises(IngestError, match=message):
+        load_corpus([tmp_path / "c.jsonl"], IngestSettings())
 
 
 def test_source_fingerprint_tracks_content(tmp_path: Path) -> None:

@@ -5,13 +5,13 @@ Every problem is an `EvalDataError` naming the file (and line) and saying what i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import EvalDataError
+from ..jsonl import read_jsonl
 
 Qrels = dict[str, dict[str, int]]  # query id -> {doc id: grade > 0}
 
@@ -55,22 +55,7 @@ KINDS = ("single", "conversation", "unanswerable")
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; `EvalDataError` on a line that is not an object."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise EvalDataError(f"{path}: cannot open the file ({exc.strerror}); check the path") from exc
-    with handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalDataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise EvalDataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield lineno, row
+    return read_jsonl(path, EvalDataError)
 
 
 def _text(row: dict[str, Any], key: str, where: str) -> str:
