@@ -93,9 +93,11 @@ def _row(r: TurnResult) -> dict[str, Any]:
     }
     if r.answerable:
         row |= {k: round(v, 4) for k, v in query_metrics(r.ranking, r.turn_data.relevant).items()}
-    if r.turn_data.reference_answer is not None:
-        row["rouge_l_f1"] = round(rouge_l_f1(a.answer_text or _plain(a), r.turn_data.reference_answer), 4)
-        row["token_f1"] = round(token_f1(a.answer_text or _plain(a), r.turn_data.reference_answer), 4)
+    reference = r.turn_data.reference_answer
+    if reference is not None and not a.abstained:  # the answer's sentences, not its references or disclaimer
+        row["rouge_l_f1"] = round(rouge_l_f1(_plain(a), reference), 4)
+        row["token_f1"] = round(token_f1(_plain(a), reference), 4)
+        row["lead_rouge_l_f1"] = round(rouge_l_f1(a.sentences[0].text, reference), 4)
     return row
 
 
@@ -108,15 +110,22 @@ def _mean(rows: Sequence[dict[str, Any]], key: str) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+ANSWER_KEYS = ("rouge_l_f1", "lead_rouge_l_f1", "token_f1", "citation_precision", "citation_recall")
+
+
+def _answer_means(answered: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    means = {key: _mean(answered, key) for key in ANSWER_KEYS}
+    means["gold_source_hit_rate"] = _mean([r for r in answered if r["answerable"]], "cites_gold")
+    return means
+
+
 def answer_metrics(results: Sequence[TurnResult]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(metrics, per-turn rows). Answer and citation means are over answered (non-abstained) turns."""
     rows = [_row(r) for r in results]
     answerable = [r for r in rows if r["answerable"]]
     answered = [r for r in rows if not r["abstained"]]
     metrics: dict[str, Any] = dict(mean_metrics(answerable))
-    for key in ("rouge_l_f1", "token_f1", "citation_precision", "citation_recall"):
-        metrics[key] = _mean(answered, key)
-    metrics["gold_source_hit_rate"] = _mean([r for r in answered if r["answerable"]], "cites_gold")
+    metrics |= _answer_means(answered)
     abstention = abstention_scores([r["abstained"] for r in rows], [not r["answerable"] for r in rows])
     metrics |= {k: round(v, 4) if v is not None else None for k, v in abstention.items()}
     latencies = [r["latency_ms"] for r in rows]
@@ -130,8 +139,8 @@ def answers_result(results: Sequence[TurnResult], cfg: dict[str, Any], seconds: 
     kinds = {k: sum(1 for r in rows if r["kind"] == k) for k in ("single", "conversation", "unanswerable")}
     follow = [r for r in rows if r["turn"] > 1 and r["answerable"]]
     first = [r for r in rows if r["turn"] == 1 and r["answerable"]]
-    metrics["first_turn"] = mean_metrics(first)
-    metrics["follow_up"] = mean_metrics(follow)
+    metrics["first_turn"] = mean_metrics(first) | _answer_means([r for r in first if not r["abstained"]])
+    metrics["follow_up"] = mean_metrics(follow) | _answer_means([r for r in follow if not r["abstained"]])
     return {
         "kind": "answers",
         "metrics": metrics,

@@ -48,10 +48,10 @@ def metric_tables(result: Mapping[str, Any]) -> str:
     else:
         flat = {k: v for k, v in result["metrics"].items() if not isinstance(v, dict)}
         parts.append(table(["metric", "value"], [[k, v] for k, v in flat.items()]))
+        keys = [*RETRIEVAL_KEYS, "rouge_l_f1", "lead_rouge_l_f1", "gold_source_hit_rate"]
         parts.append(
             table(
-                ["group", *RETRIEVAL_KEYS],
-                [[g, *(v.get(k) for k in RETRIEVAL_KEYS)] for g, v in _groups(result["metrics"])[1:]],
+                ["group", *keys], [[g, *(v.get(k) for k in keys)] for g, v in _groups(result["metrics"])[1:]]
             )
         )
         parts.append(table(["count", "value"], [[k, v] for k, v in result.get("counts", {}).items()]))
