@@ -41,6 +41,7 @@ class Candidate:
     section: str
     vector: Vectors | None = None
     term_set: frozenset[str] = field(default_factory=frozenset)
+    relevance: float = 0.0  # the score without the aspect and focus boosts: what thresholds compare
 
 
 def _norm(text: str) -> str:
@@ -64,13 +65,23 @@ def _section_key(section: str) -> tuple[int, str]:
 
 
 def _candidates(
+    question: str,
     query: str,
     hits: Sequence[Hit],
     settings: ComposerSettings,
     query_vector: Vectors | None,
     sentence_vectors: Mapping[str, Vectors] | None,
+    follow_up_topic: str | None = None,
 ) -> list[Candidate]:
+    """Every sentence of the hits, scored against the retrieval query.
+
+    `relevance` mixes embedding similarity and term overlap (fragments are marked down); `score`, which orders
+    the sentences, adds a boost for a section that answers the aspect asked about, and, for a follow-up on
+    `follow_up_topic`, a boost to that topic's sentences for the words the user asked this time (or, when the
+    follow-up names only an aspect, for the sections that answer it).
+    """
     query_terms = set(terms(query))
+    focus = set(terms(question)) - QUESTION_WORDS if follow_up_topic else set()
     asked = aspects_of(query)
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
@@ -83,12 +94,18 @@ def _candidates(
                 semantic = float(np.dot(query_vector, vector))
             else:
                 semantic = lexical
-            score = (1 - settings.lexical_weight) * semantic + settings.lexical_weight * lexical
+            relevance = (1 - settings.lexical_weight) * semantic + settings.lexical_weight * lexical
+            if len(text.split()) < 4:  # headings, fragments and stray labels never lead an answer
+                relevance -= 0.2
+            score = relevance
             if hit.passage.section.lower() in asked:  # the section answers the aspect asked about
                 score += settings.aspect_boost
-            if len(text.split()) < 4:  # headings, fragments and stray labels never lead an answer
-                score -= 0.2
-            out.append(Candidate(rank, j, text, score, hit.passage.section, vector, term_set))
+            if follow_up_topic and (hit.document.topic or hit.document.title) == follow_up_topic:
+                if focus:  # the follow-up's own words ("what about bulbar onset?")
+                    score += settings.focus_boost * len(focus & term_set) / len(focus)
+                elif hit.passage.section.lower() in asked:  # only an aspect ("and the prognosis?")
+                    score += settings.focus_boost
+            out.append(Candidate(rank, j, text, score, hit.passage.section, vector, term_set, relevance))
     return out
 
 
@@ -134,7 +151,7 @@ def _quantity_answered(question: str, candidates: Sequence[Candidate], settings:
         return True
     key = {t for t in terms(question) if not any(ch.isdigit() for ch in t)} - QUESTION_WORDS - _PATIENT_WORDS
     for c in candidates:
-        usable = c.score >= settings.min_sentence_score and re.search(r"\d", c.text)
+        usable = c.relevance >= settings.min_sentence_score and re.search(r"\d", c.text)
         if usable and (not key or len(key & c.term_set) / len(key) >= 0.5):
             return True
     return False
@@ -159,26 +176,29 @@ def compose(
     sentence_vectors: Mapping[str, Vectors] | None = None,
     conversation_id: str | None = None,
     unknown_terms: Sequence[str] = (),
+    follow_up_topic: str | None = None,
 ) -> Answer:
     """Build the answer for `question` (retrieval query `query`) from `hits`. Pure and deterministic.
 
     `unknown_terms` are words of the question that the corpus never uses: with any of them, the evidence must
-    be stronger (`abstain_below_unknown`) before the composer answers.
+    be stronger (`abstain_below_unknown`) before the composer answers. `follow_up_topic` is the conversation's
+    topic when `question` is a follow-up that leans on it (its words of its own then lead the answer).
     """
-    candidates = _candidates(query, hits, settings, query_vector, sentence_vectors)
+    candidates = _candidates(question, query, hits, settings, query_vector, sentence_vectors, follow_up_topic)
     candidates.sort(key=lambda c: (-c.score, c.hit_rank, c.sentence_index))
-    best = candidates[0].score if candidates else float("-inf")
+    best = max((c.relevance for c in candidates), default=float("-inf"))
     coverage = key_term_coverage(
         question, hits
     )  # the words the user asked, not the topic a follow-up carries
     floor = settings.abstain_below_unknown if unknown_terms else settings.abstain_below
-    if best < floor or coverage < 0.5 or not _quantity_answered(question, candidates, settings):
+    usable = [c for c in candidates if c.relevance >= settings.min_sentence_score]
+    if best < floor or not usable or coverage < 0.5 or not _quantity_answered(question, candidates, settings):
         return _abstain(question, query, hits, conversation_id)
 
     chosen: list[Candidate] = []
     distinct = 0
-    floor_score = max(settings.min_sentence_score, best - settings.relative_margin)
-    for c in candidates:
+    floor_score = usable[0].score - settings.relative_margin
+    for c in usable:
         if c.score < floor_score:
             break
         if any(_norm(c.text) == _norm(o.text) for o in chosen):

@@ -172,7 +172,8 @@ class Assistant:
         t1 = time.perf_counter()
         hits = self.retrieve(resolution, top_k or self.settings.retrieval.top_k, filters)
         t2 = time.perf_counter()
-        answer = self.compose(question, resolution.query, hits, conversation_id)
+        follow_up_topic = resolution.topic if resolution.depends else None
+        answer = self.compose(question, resolution.query, hits, conversation_id, follow_up_topic)
         answer.suggested_followups = self.suggest_followups(
             hits, answer, [*(h.question for h in history), question]
         )
@@ -230,7 +231,14 @@ class Assistant:
                 return Resolution(rewritten, resolution.depends, resolution.topic)
         return resolution
 
-    def compose(self, question: str, query: str, hits: Sequence[Hit], conversation_id: str | None) -> Answer:
+    def compose(
+        self,
+        question: str,
+        query: str,
+        hits: Sequence[Hit],
+        conversation_id: str | None,
+        follow_up_topic: str | None = None,
+    ) -> Answer:
         vectors = None
         query_vector = None
         if self.index.sentence_vectors is not None and hits:
@@ -243,7 +251,7 @@ class Assistant:
         return compose(
             question, query, hits, self.settings.composer,
             query_vector=query_vector, sentence_vectors=vectors, conversation_id=conversation_id,
-            unknown_terms=self.lexicon.unknown_terms(question),
+            unknown_terms=self.lexicon.unknown_terms(question), follow_up_topic=follow_up_topic or None,
         )  # fmt: skip
 
     @staticmethod

@@ -98,6 +98,12 @@ class ComposerSettings(BaseModel):
         le=1.0,
         description="Added to sentences from a section that matches the aspect asked about.",
     )
+    focus_boost: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="For a follow-up, added in proportion to the share of the user's own words a sentence has.",
+    )
     redundancy: float = Field(
         0.85, ge=0.0, le=1.0, description="Drop a sentence this similar to one already chosen."
     )

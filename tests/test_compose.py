@@ -111,14 +111,19 @@ sentence_text = st.lists(
         st.sampled_from(["gout", "urate", "allopurinol", "dose", "asthma", "renal"]), min_size=1, max_size=4
     ),
     threshold=st.floats(0.0, 0.9),
+    follow_up=st.booleans(),
 )
-def test_properties(passages: list[list[str]], question: list[str], threshold: float) -> None:
+def test_properties(
+    passages: list[list[str]], question: list[str], threshold: float, follow_up: bool
+) -> None:
     docs = [DOC, DOC2]
-    hits = [hit(docs[i % 2], "Treatment", " ".join(p), 1.0 / (i + 1)) for i, p in enumerate(passages)]
-    cfg = ComposerSettings(min_sentence_score=threshold, abstain_below=threshold)
+    sections = ["Treatment", "Prognosis"]
+    hits = [hit(docs[i % 2], sections[i % 2], " ".join(p), 1.0 / (i + 1)) for i, p in enumerate(passages)]
+    cfg = ComposerSettings(min_sentence_score=threshold, abstain_below=threshold, focus_boost=0.5)
     q = " ".join(question)
-    answer = compose(q, q, hits, cfg)
-    again = compose(q, q, hits, cfg)
+    topic = "Gout" if follow_up else None  # boosts reorder sentences but never let a weak one in
+    answer = compose(q, q, hits, cfg, follow_up_topic=topic)
+    again = compose(q, q, hits, cfg, follow_up_topic=topic)
     assert answer == again  # same input, same output
     if answer.abstained:
         assert not answer.sentences and not answer.references
@@ -154,3 +159,33 @@ def test_relative_margin_keeps_only_sentences_near_the_best() -> None:
         s.text for s in compose("gout urate allopurinol", "gout urate allopurinol", hits, narrow).sentences
     ] == ["Gout urate allopurinol therapy works."]
     assert len(compose("gout urate allopurinol", "gout urate allopurinol", hits, wide).sentences) == 3
+
+
+GOUT_OVERVIEW = "Gout is an inflammatory arthritis caused by urate crystals in joints."
+GOUT_TOPHI = "Tophi shrink over years of treatment."
+
+
+def test_a_follow_up_leads_with_its_own_words_from_the_conversation_topic() -> None:
+    # No vectors: relevance = share of the query's terms (what, about, tophi, gout, arthritis, urate). The
+    # overview has 3 of 6 (0.5), the tophi sentence 1 of 6 (0.17); the focus boost (0.6 x the share of the
+    # user's own words, tophi, it has) lifts the tophi sentence to 0.77 when the question follows up on gout.
+    cfg = ComposerSettings(min_sentence_score=0.1, abstain_below=0.1, relative_margin=1.0, focus_boost=0.6)
+    hits = [hit(DOC, "Overview", GOUT_OVERVIEW), hit(DOC2, "Prognosis", GOUT_TOPHI)]
+    question, query = "What about tophi?", "What about tophi? gout arthritis urate"
+    assert compose(question, query, hits, cfg).sentences[0].text == GOUT_OVERVIEW
+    follow_up = compose(question, query, hits, cfg, follow_up_topic="Gout")
+    assert follow_up.sentences[0].text == GOUT_TOPHI
+    # another topic's sentences get no boost
+    other = Document("d3", "Doc three", "review", "J", 2021, doi="10.1/y", topic="Psoriasis")
+    assert compose(question, query, [hit(DOC, "Overview", GOUT_OVERVIEW), hit(other, "Overview", GOUT_TOPHI)],
+                   cfg, follow_up_topic="Gout").sentences[0].text == GOUT_OVERVIEW  # fmt: skip
+
+
+def test_an_aspect_only_follow_up_leads_with_the_section_that_answers_it() -> None:
+    cfg = ComposerSettings(
+        min_sentence_score=0.1, abstain_below=0.1, relative_margin=1.0, aspect_boost=0.0, focus_boost=0.6
+    )
+    hits = [hit(DOC, "Overview", GOUT_OVERVIEW), hit(DOC2, "Prognosis", GOUT_TOPHI)]
+    question, query = "And the prognosis?", "And the prognosis? gout arthritis urate tophi"
+    assert compose(question, query, hits, cfg).sentences[0].text == GOUT_OVERVIEW
+    assert compose(question, query, hits, cfg, follow_up_topic="Gout").sentences[0].text == GOUT_TOPHI
