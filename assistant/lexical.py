@@ -27,10 +27,13 @@ def stop_words() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+def _content_words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in stop_words()]
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words of `text` (stop words removed), as BM25 sees them."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in stop_words()]
-    return list(_stemmer().stemWords(words))
+    return list(_stemmer().stemWords(_content_words(text)))
 
 
 # British spellings made American, word by word before stemming: paediatric -> pediatric,
@@ -47,13 +50,9 @@ _SPELLING = [
 
 def spelling_terms(text: str) -> list[str]:
     """`terms(text)` with British spellings made American first, so either spelling finds the other."""
-    words = []
-    for w in _WORD.findall(text.lower()):
-        if w in stop_words():
-            continue
-        for pattern, replacement in _SPELLING:
-            w = pattern.sub(replacement, w)
-        words.append(w)
+    words = _content_words(text)
+    for pattern, replacement in _SPELLING:
+        words = [pattern.sub(replacement, w) for w in words]
     return list(_stemmer().stemWords(words))
 
 

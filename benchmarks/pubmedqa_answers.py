@@ -5,7 +5,9 @@
 Each question is asked over the whole 1,000-abstract corpus through `Assistant.ask` (hybrid retrieval, the
 extractive composer). The baseline, measured in the same run, is the first three sentences of the top retrieved
 passage. Both are scored with ROUGE-L F1 and token F1 against the abstract's conclusion (`long_answer`, which is not
-in the corpus text). Abstentions score 0 (the composer must answer to score).
+in the corpus text). Abstentions score 0 (the composer must answer to score). Two more figures bound the
+extractive approach: the answer's lead sentence alone, and the best single sentence (by ROUGE-L, chosen with the
+reference in hand: an oracle) among the passages handed to the composer.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def main() -> None:
 
     rows = [json.loads(line) for line in (args.beir / "queries.jsonl").open(encoding="utf-8")]
     rows = [r for r in rows if r.get("metadata", {}).get("long_answer")][: args.limit or None]
-    scores: dict[str, list[float]] = {k: [] for k in ("rouge_l", "token_f1", "base_rouge_l", "base_token_f1")}
+    keys = ("rouge_l", "token_f1", "lead_rouge_l", "oracle_sentence_rouge_l", "base_rouge_l", "base_token_f1")
+    scores: dict[str, list[float]] = {k: [] for k in keys}
     abstained, times = 0, []
     for row in rows:
         reference = row["metadata"]["long_answer"]
@@ -69,6 +72,13 @@ def main() -> None:
         abstained += answer.abstained
         top = retriever.retrieve(row["text"], 1)
         baseline = " ".join(top[0].passage.sentence_texts()[:3]) if top else ""
+        handed = retriever.retrieve(row["text"], settings.retrieval.top_k)
+        sentences = [s for h in handed for s in h.passage.sentence_texts()]
+        scores["oracle_sentence_rouge_l"].append(
+            max((rouge_l_f1(s, reference) for s in sentences), default=0.0)
+        )
+        lead = answer.sentences[0].text if answer.sentences else ""
+        scores["lead_rouge_l"].append(rouge_l_f1(lead, reference))
         scores["rouge_l"].append(rouge_l_f1(prediction, reference))
         scores["token_f1"].append(token_f1(prediction, reference))
         scores["base_rouge_l"].append(rouge_l_f1(baseline, reference))

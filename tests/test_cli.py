@@ -7,24 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli
 from assistant.settings import Settings
 
 from .conftest import FIXTURE_CORPUS, FakeEmbedder
 
 
 @pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    monkeypatch.setattr("assistant.embed.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
-
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
+def run(cli_run):  # type: ignore[no-untyped-def]
+    return cli_run
 
 
 ANSWER_FIELDS = {

@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli
-from assistant.settings import Settings
-
 from .conftest import FIXTURES, FakeEmbedder
 
 BEIR = FIXTURES / "beir"
@@ -19,15 +16,9 @@ KEYS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
 
 @pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    monkeypatch.setattr("assistant.embed.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
-
+def run(cli_run):  # type: ignore[no-untyped-def]
     def _run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(["eval", *argv, "--no-progress"] if argv[0] != "make-medquad" else ["eval", *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
+        return cli_run("eval", *argv, *([] if argv[0] == "make-medquad" else ["--no-progress"]))
 
     return _run
 

@@ -58,43 +58,45 @@ def metric_tables(result: Mapping[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def _plot_curves(result: Mapping[str, Any], path: Path) -> bool:
-    curves = result.get("recall_curve")
-    if not curves:
-        return False
+def _figure() -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    return plt.subplots(figsize=(6, 4))
+
+
+def _save(fig: Any, path: Path) -> bool:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _plot_curves(result: Mapping[str, Any], path: Path) -> bool:
+    curves = result.get("recall_curve")
+    if not curves:
+        return False
+    fig, ax = _figure()
     for mode, curve in curves.items():
         ax.plot([int(k) for k in curve], list(curve.values()), marker="o", label=mode)
     ax.set(xscale="log", xlabel="k (documents)", ylabel="mean recall@k", ylim=(0, 1.02), title="Recall@k")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def _plot_latency(result: Mapping[str, Any], path: Path) -> bool:
     latencies = result.get("latencies_ms")
     if not latencies:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _figure()
     ax.hist(latencies, bins=min(40, max(5, len(latencies) // 5)))
     ax.set(xlabel="latency per question (ms)", ylabel="questions", title="Latency")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def markdown(result: Mapping[str, Any], out: Path) -> str:

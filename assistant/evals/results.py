@@ -67,6 +67,28 @@ def _rows(run: ModeRun, relevants: Sequence[Mapping[str, int]]) -> list[dict[str
     return rows
 
 
+def _result(
+    kind: str,
+    runs: Mapping[str, ModeRun],
+    primary: str,
+    by_mode: dict[str, Any],
+    curves: dict[str, Any],
+    cfg: dict[str, Any],
+    per_query: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The result JSON of a retrieval or conversation run: the primary mode's metrics first."""
+    return {
+        "kind": kind,
+        "mode": primary,
+        "metrics": by_mode[primary],
+        "by_mode": by_mode,
+        "recall_curve": curves,
+        "timing": timing(runs),
+        "config": cfg,
+        "per_query": per_query,
+    }
+
+
 def retrieval_result(
     runs: Mapping[str, ModeRun], primary: str, queries: Mapping[str, str], qrels: Qrels, cfg: dict[str, Any]
 ) -> dict[str, Any]:
@@ -82,16 +104,7 @@ def retrieval_result(
             per_query = [
                 {"id": r["id"], "query": queries[r["id"]], "relevant": len(qrels[r["id"]]), **r} for r in rows
             ]
-    return {
-        "kind": "retrieval",
-        "mode": primary,
-        "metrics": by_mode[primary],
-        "by_mode": by_mode,
-        "recall_curve": curves,
-        "timing": timing(runs),
-        "config": cfg,
-        "per_query": per_query,
-    }
+    return _result("retrieval", runs, primary, by_mode, curves, cfg, per_query)
 
 
 def _grouped(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -124,16 +137,7 @@ def conversation_result(
         curves[mode] = recall_curve([[d for d, _ in r] for r in run.rankings.values()], relevants)
         if mode == primary:
             per_query = rows
-    return {
-        "kind": "conversations",
-        "mode": primary,
-        "metrics": by_mode[primary],
-        "by_mode": by_mode,
-        "recall_curve": curves,
-        "timing": timing(runs),
-        "config": cfg,
-        "per_query": per_query,
-    }
+    return _result("conversations", runs, primary, by_mode, curves, cfg, per_query)
 
 
 __all__ = ["RETRIEVAL_KEYS", "config", "conversation_result", "git_commit", "retrieval_result"]
