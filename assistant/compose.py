@@ -83,6 +83,7 @@ def _candidates(
     query_terms = set(terms(query))
     focus = set(terms(question)) - QUESTION_WORDS if follow_up_topic else set()
     asked = aspects_of(query)
+    gaps = _passage_gaps(hits)
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
         vectors = (sentence_vectors or {}).get(hit.passage.passage_id)
@@ -97,7 +98,7 @@ def _candidates(
             relevance = (1 - settings.lexical_weight) * semantic + settings.lexical_weight * lexical
             if len(text.split()) < 4:  # headings, fragments and stray labels never lead an answer
                 relevance -= 0.2
-            score = relevance
+            score = relevance - settings.passage_weight * gaps[rank]
             if hit.passage.section.lower() in asked:  # the section answers the aspect asked about
                 score += settings.aspect_boost
             if follow_up_topic and (hit.document.topic or hit.document.title) == follow_up_topic:
@@ -107,6 +108,19 @@ def _candidates(
                     score += settings.focus_boost
             out.append(Candidate(rank, j, text, score, hit.passage.section, vector, term_set, relevance))
     return out
+
+
+def _passage_gaps(hits: Sequence[Hit]) -> list[float]:
+    """How far each hit's dense retrieval score (cosine) falls below the best hit's; 0 without dense scores.
+
+    A hit only the lexical ranking found has no dense score: it counts as the lowest dense score seen.
+    """
+    dense = [h.components.get("dense") for h in hits]
+    seen = [d for d in dense if d is not None]
+    if not seen:
+        return [0.0] * len(hits)
+    top, low = max(seen), min(seen)
+    return [top - (d if d is not None else low) for d in dense]
 
 
 def _redundant(c: Candidate, chosen: Sequence[Candidate], threshold: float) -> bool:

@@ -107,6 +107,15 @@ class ComposerSettings(BaseModel):
     redundancy: float = Field(
         0.85, ge=0.0, le=1.0, description="Drop a sentence this similar to one already chosen."
     )
+    passage_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=2.0,
+        description=(
+            "Sentences lose this times the gap between their passage's dense retrieval score and the best "
+            "passage's: a sentence from a passage the retriever ranks far below must match much better to be used."
+        ),
+    )
 
 
 class ConversationSettings(BaseModel):

@@ -16,9 +16,9 @@ DOC = Document("d1", "Doc one", "guideline", "Org", 2020, url="https://example.o
 DOC2 = Document("d2", "Doc two", "research", "Journal", 2019, doi="10.1/x", topic="Gout")
 
 
-def hit(doc: Document, section: str, text: str, score: float = 1.0) -> Hit:
+def hit(doc: Document, section: str, text: str, score: float = 1.0, dense: float | None = None) -> Hit:
     (passage,) = make_passages(doc.doc_id, [(section, text)], IngestSettings(min_passage_words=0))
-    return Hit(passage, doc, score)
+    return Hit(passage, doc, score, {} if dense is None else {"dense": dense})
 
 
 def norm(s: str) -> str:
@@ -112,14 +112,24 @@ sentence_text = st.lists(
     ),
     threshold=st.floats(0.0, 0.9),
     follow_up=st.booleans(),
+    dense=st.lists(st.one_of(st.none(), st.floats(-1.0, 1.0)), min_size=5, max_size=5),
 )
 def test_properties(
-    passages: list[list[str]], question: list[str], threshold: float, follow_up: bool
+    passages: list[list[str]],
+    question: list[str],
+    threshold: float,
+    follow_up: bool,
+    dense: list[float | None],
 ) -> None:
     docs = [DOC, DOC2]
     sections = ["Treatment", "Prognosis"]
-    hits = [hit(docs[i % 2], sections[i % 2], " ".join(p), 1.0 / (i + 1)) for i, p in enumerate(passages)]
-    cfg = ComposerSettings(min_sentence_score=threshold, abstain_below=threshold, focus_boost=0.5)
+    hits = [
+        hit(docs[i % 2], sections[i % 2], " ".join(p), 1.0 / (i + 1), dense[i])
+        for i, p in enumerate(passages)
+    ]
+    cfg = ComposerSettings(
+        min_sentence_score=threshold, abstain_below=threshold, focus_boost=0.5, passage_weight=1.0
+    )
     q = " ".join(question)
     topic = "Gout" if follow_up else None  # boosts reorder sentences but never let a weak one in
     answer = compose(q, q, hits, cfg, follow_up_topic=topic)
@@ -159,6 +169,38 @@ def test_relative_margin_keeps_only_sentences_near_the_best() -> None:
         s.text for s in compose("gout urate allopurinol", "gout urate allopurinol", hits, narrow).sentences
     ] == ["Gout urate allopurinol therapy works."]
     assert len(compose("gout urate allopurinol", "gout urate allopurinol", hits, wide).sentences) == 3
+
+
+def test_a_sentence_from_a_passage_ranked_far_below_must_match_much_better() -> None:
+    # No vectors, lexical weight 1: relevance = share of the query's terms (gout, urate, allopurinol).
+    # The top passage's sentence has 2/3 (0.67), the lower passage's 3/3 (1.0). Its dense retrieval score is
+    # 0.4 below the top passage's, so with passage_weight 1 it scores 1.0 - 0.4 = 0.6 and no longer leads.
+    top = hit(DOC, "Treatment", "Allopurinol lowers urate levels over months.", dense=0.7)
+    low = hit(DOC2, "Treatment", "Gout responds when urate falls on allopurinol.", dense=0.3)
+    cfg = ComposerSettings(min_sentence_score=0.1, abstain_below=0.1, lexical_weight=1.0, relative_margin=1.0)
+    q = "gout urate allopurinol"
+    assert compose(q, q, [top, low], cfg).sentences[0].text == low.passage.text
+    weighted = cfg.model_copy(update={"passage_weight": 1.0})
+    answer = compose(q, q, [top, low], weighted)
+    assert [s.text for s in answer.sentences] == [
+        top.passage.text,
+        low.passage.text,
+    ]  # reordered, not dropped
+    # a margin of 0.05 drops it: its 0.6 falls short of 0.67 - 0.05
+    narrow = weighted.model_copy(update={"relative_margin": 0.05})
+    assert [s.text for s in compose(q, q, [top, low], narrow).sentences] == [top.passage.text]
+    # a hit only the lexical ranking found (no dense score) counts as the lowest dense score seen
+    lexical_only = hit(DOC2, "Treatment", low.passage.text)
+    mid = hit(
+        Document("d3", "Doc three", "review", "J", 2021, doi="10.1/y"),
+        "Overview",
+        "Unrelated words.",
+        dense=0.3,
+    )
+    assert compose(q, q, [top, mid, lexical_only], weighted).sentences[0].text == top.passage.text
+    # without any dense scores (BM25 mode) nothing changes
+    plain = [hit(DOC, "Treatment", top.passage.text), hit(DOC2, "Treatment", low.passage.text)]
+    assert compose(q, q, plain, weighted).sentences[0].text == low.passage.text
 
 
 GOUT_OVERVIEW = "Gout is an inflammatory arthritis caused by urate crystals in joints."
