@@ -75,8 +75,8 @@ def _candidates(
 ) -> list[Candidate]:
     """Every sentence of the hits, scored against the retrieval query.
 
-    `relevance` mixes embedding similarity and term overlap (fragments are marked down); `score`, which orders
-    the sentences, adds a boost for a section that answers the aspect asked about, and, for a follow-up on
+    `relevance` mixes embedding similarity and term overlap (the query's terms found in the sentence, its section
+    heading or its document's topic; fragments are marked down); `score`, which orders the sentences, adds a boost for a section that answers the aspect asked about, and, for a follow-up on
     `follow_up_topic`, a boost to that topic's sentences for the words the user asked this time (or, when the
     follow-up names only an aspect, for the sections that answer it).
     """
@@ -87,9 +87,12 @@ def _candidates(
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
         vectors = (sentence_vectors or {}).get(hit.passage.passage_id)
+        # A sentence is read under its heading and within its document's topic: "Supportive care in ALS is
+        # central" shares no word with "How is it treated? Amyotrophic lateral sclerosis", but its source's does.
+        context = set(terms(f"{hit.passage.section} {hit.document.topic or ''}"))
         for j, text in enumerate(hit.passage.sentence_texts()):
             term_set = frozenset(terms(text))
-            lexical = len(query_terms & term_set) / len(query_terms) if query_terms else 0.0
+            lexical = len(query_terms & (term_set | context)) / len(query_terms) if query_terms else 0.0
             vector = vectors[j] if vectors is not None and j < len(vectors) else None
             if vector is not None and query_vector is not None:
                 semantic = float(np.dot(query_vector, vector))

@@ -14,6 +14,8 @@ from assistant.types import Document, Hit
 
 DOC = Document("d1", "Doc one", "guideline", "Org", 2020, url="https://example.org/1", topic="Gout")
 DOC2 = Document("d2", "Doc two", "research", "Journal", 2019, doi="10.1/x", topic="Gout")
+PLAIN = Document("p1", "Plain one", "guideline", "Org", 2020, url="https://example.org/p1")  # no topic
+PLAIN2 = Document("p2", "Plain two", "research", "Journal", 2019, doi="10.1/p2")
 
 
 def hit(doc: Document, section: str, text: str, score: float = 1.0, dense: float | None = None) -> Hit:
@@ -145,7 +147,8 @@ def test_properties(
 
     qt = set(terms(q))
     for s in answer.sentences:
-        lexical = len(qt & set(terms(s.text))) / len(qt) if qt else 0.0
+        context = set(terms("Gout"))  # both documents' topic; the headings share no word with the questions
+        lexical = len(qt & (set(terms(s.text)) | context)) / len(qt) if qt else 0.0
         penalty = 0.2 if len(s.text.split()) < 4 else 0.0
         assert lexical - penalty >= threshold - 1e-9
     assert len(answer.sentences) <= cfg.max_sentences
@@ -156,7 +159,7 @@ def test_relative_margin_keeps_only_sentences_near_the_best() -> None:
     # 3/3 = 1.0 for the first sentence, 1/3 for the two others. A margin of 0.5 keeps only the first.
     hits = [
         hit(
-            DOC,
+            PLAIN,
             "Treatment",
             "Gout urate allopurinol therapy works. Gout flares hurt badly. Urate crystals form slowly.",
         )
@@ -175,8 +178,8 @@ def test_a_sentence_from_a_passage_ranked_far_below_must_match_much_better() -> 
     # No vectors, lexical weight 1: relevance = share of the query's terms (gout, urate, allopurinol).
     # The top passage's sentence has 2/3 (0.67), the lower passage's 3/3 (1.0). Its dense retrieval score is
     # 0.4 below the top passage's, so with passage_weight 1 it scores 1.0 - 0.4 = 0.6 and no longer leads.
-    top = hit(DOC, "Treatment", "Allopurinol lowers urate levels over months.", dense=0.7)
-    low = hit(DOC2, "Treatment", "Gout responds when urate falls on allopurinol.", dense=0.3)
+    top = hit(PLAIN, "Treatment", "Allopurinol lowers urate levels over months.", dense=0.7)
+    low = hit(PLAIN2, "Treatment", "Gout responds when urate falls on allopurinol.", dense=0.3)
     cfg = ComposerSettings(min_sentence_score=0.1, abstain_below=0.1, lexical_weight=1.0, relative_margin=1.0)
     q = "gout urate allopurinol"
     assert compose(q, q, [top, low], cfg).sentences[0].text == low.passage.text
@@ -190,7 +193,7 @@ def test_a_sentence_from_a_passage_ranked_far_below_must_match_much_better() -> 
     narrow = weighted.model_copy(update={"relative_margin": 0.05})
     assert [s.text for s in compose(q, q, [top, low], narrow).sentences] == [top.passage.text]
     # a hit only the lexical ranking found (no dense score) counts as the lowest dense score seen
-    lexical_only = hit(DOC2, "Treatment", low.passage.text)
+    lexical_only = hit(PLAIN2, "Treatment", low.passage.text)
     mid = hit(
         Document("d3", "Doc three", "review", "J", 2021, doi="10.1/y"),
         "Overview",
@@ -199,8 +202,21 @@ def test_a_sentence_from_a_passage_ranked_far_below_must_match_much_better() -> 
     )
     assert compose(q, q, [top, mid, lexical_only], weighted).sentences[0].text == top.passage.text
     # without any dense scores (BM25 mode) nothing changes
-    plain = [hit(DOC, "Treatment", top.passage.text), hit(DOC2, "Treatment", low.passage.text)]
+    plain = [hit(PLAIN, "Treatment", top.passage.text), hit(PLAIN2, "Treatment", low.passage.text)]
     assert compose(q, q, plain, weighted).sentences[0].text == low.passage.text
+
+
+def test_a_sentence_is_read_under_its_heading_and_its_documents_topic() -> None:
+    # No vectors, lexical weight 1. "Supportive care is central." shares no word with the query (treatment,
+    # gout); under a Treatment heading in a document on gout it has both (2/2 = 1.0), so it clears a threshold
+    # of 0.6 that it misses with only the topic (1/2) or only the heading (1/2).
+    cfg = ComposerSettings(min_sentence_score=0.6, abstain_below=0.6, lexical_weight=1.0)
+    q = "treatment gout"
+    text = "Supportive care is central."
+    answer = compose(q, q, [hit(DOC, "Treatment", text)], cfg)
+    assert [s.text for s in answer.sentences] == [text]
+    assert compose(q, q, [hit(PLAIN, "Treatment", text)], cfg).abstained  # no topic
+    assert compose(q, q, [hit(DOC, "Overview", text)], cfg).abstained  # another heading
 
 
 GOUT_OVERVIEW = "Gout is an inflammatory arthritis caused by urate crystals in joints."

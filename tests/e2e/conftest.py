@@ -81,7 +81,9 @@ def xss_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         index_dir=root / "index",
         data_dir=root / "data",
         cache_dir=root / "cache",
-        composer=ComposerSettings(abstain_below=0.2, min_sentence_score=0.1, relative_margin=1.0),
+        composer=ComposerSettings(  # long answers, so all three source types show on one page
+            abstain_below=0.2, min_sentence_score=0.1, relative_margin=1.0, max_sentences=8
+        ),
     )
     build_from_settings(settings, FakeEmbedder(), progress=False)
     return settings
