@@ -41,7 +41,7 @@ class Candidate:
     section: str
     vector: Vectors | None = None
     term_set: frozenset[str] = field(default_factory=frozenset)
-    relevance: float = 0.0  # the score without the aspect and focus boosts: what thresholds compare
+    relevance: float = 0.0  # the score without the passage prior and the boosts: what thresholds compare
 
 
 def _norm(text: str) -> str:
@@ -76,9 +76,11 @@ def _candidates(
     """Every sentence of the hits, scored against the retrieval query.
 
     `relevance` mixes embedding similarity and term overlap (the query's terms found in the sentence, its section
-    heading or its document's topic; fragments are marked down); `score`, which orders the sentences, adds a boost for a section that answers the aspect asked about, and, for a follow-up on
-    `follow_up_topic`, a boost to that topic's sentences for the words the user asked this time (or, when the
-    follow-up names only an aspect, for the sections that answer it).
+    heading or its document's topic; fragments are marked down). `score`, which orders the sentences, subtracts
+    `passage_weight` x how far the sentence's passage falls below the best one in dense retrieval score, adds a
+    boost for a section that answers the aspect asked about, and, for a follow-up on `follow_up_topic`, a boost to
+    that topic's sentences for the words the user asked this time (or, when the follow-up names only an aspect,
+    for the sections that answer it).
     """
     query_terms = set(terms(query))
     focus = set(terms(question)) - QUESTION_WORDS if follow_up_topic else set()
