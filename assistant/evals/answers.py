@@ -12,6 +12,7 @@ from ..followup import TurnContext
 from ..service import Assistant
 from ..types import Answer
 from .data import EvalItem, Turn
+from .keyfacts import by_tag, fact_fields, fact_metrics
 from .metrics import (
     abstention_scores,
     citation_scores,
@@ -28,6 +29,7 @@ from .runner import BatchRetriever, Progress, no_progress
 class TurnResult:
     item_id: str
     kind: str
+    split: str | None
     turn: int
     turn_data: Turn
     answer: Answer
@@ -54,7 +56,8 @@ def ask_item(assistant: Assistant, retriever: BatchRetriever, item: EvalItem, k:
         history.append(
             TurnContext(turn.question, answer.resolved_query, assistant.topic_of(resolution, hits))
         )
-        out.append(TurnResult(item.item_id, item.kind, t, turn, answer, [d for d, _ in ranking], latency))
+        ranked = [d for d, _ in ranking]
+        out.append(TurnResult(item.item_id, item.kind, item.split, t, turn, answer, ranked, latency))
     return out
 
 
@@ -90,7 +93,13 @@ def _row(r: TurnResult) -> dict[str, Any]:
         "cites_gold": bool(cited_docs & set(r.turn_data.relevant)) if r.answerable else None,
         "latency_ms": round(r.latency_ms, 1),
         "top": r.ranking[:5],
+        "lead": a.sentences[0].text if a.sentences else None,
     }
+    if r.split:
+        row["split"] = r.split
+    if r.turn_data.tags:
+        row["tags"] = list(r.turn_data.tags)
+    row |= fact_fields(r.turn_data, a, r.answerable)
     if r.answerable:
         row |= {k: round(v, 4) for k, v in query_metrics(r.ranking, r.turn_data.relevant).items()}
     reference = r.turn_data.reference_answer
@@ -129,6 +138,7 @@ def answer_metrics(results: Sequence[TurnResult]) -> tuple[dict[str, Any], list[
     abstention = abstention_scores([r["abstained"] for r in rows], [not r["answerable"] for r in rows])
     metrics |= {k: round(v, 4) if v is not None else None for k, v in abstention.items()}
     latencies = [r["latency_ms"] for r in rows]
+    metrics |= fact_metrics(rows)
     metrics["latency_p50_ms"] = round(percentile(latencies, 50), 1)
     metrics["latency_p95_ms"] = round(percentile(latencies, 95), 1)
     return metrics, rows
@@ -141,6 +151,10 @@ def answers_result(results: Sequence[TurnResult], cfg: dict[str, Any], seconds: 
     first = [r for r in rows if r["turn"] == 1 and r["answerable"]]
     metrics["first_turn"] = mean_metrics(first) | _answer_means([r for r in first if not r["abstained"]])
     metrics["follow_up"] = mean_metrics(follow) | _answer_means([r for r in follow if not r["abstained"]])
+    if any("key_facts_total" in r or "lead_correct" in r for r in rows):
+        metrics["first_turn"] |= fact_metrics([r for r in rows if r["turn"] == 1])
+        metrics["follow_up"] |= fact_metrics([r for r in rows if r["turn"] > 1])
+        metrics["by_tag"] = by_tag(rows)
     return {
         "kind": "answers",
         "metrics": metrics,

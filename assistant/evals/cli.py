@@ -91,6 +91,10 @@ def add_eval_parser(sub: Any, func: Func) -> None:
     a.add_argument("--set", type=Path, default=PROJECT_ROOT / "evals" / "curated.jsonl", dest="eval_set")
     a.add_argument("--index", type=Path, help="index folder (default: the configured one)")
     a.add_argument("--k", type=int, default=100)
+    a.add_argument(
+        "--split", choices=("dev", "test", "all"), default="all",
+        help="score only the items of this split (sets whose items carry a 'split'; default all)",
+    )  # fmt: skip
     _report_args(a)
 
     m = _medquad_parser(esub)
@@ -135,6 +139,15 @@ def _finish(args: argparse.Namespace, result: dict[str, Any]) -> int:
     m = result["metrics"]
     keys = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
     print(f"{result['kind']} ({result.get('mode', '')}): " + "  ".join(f"{k}={m[k]:.4f}" for k in keys))
+    if m.get("lead_correct") is not None or m.get("unanswerable_abstention") is not None:
+        facts = (
+            "lead_correct",
+            "answer_complete",
+            "key_fact_recall",
+            "wrongful_abstention",
+            "unanswerable_abstention",
+        )
+        print("key facts: " + "  ".join(f"{k}={m[k]}" for k in facts))
     if deltas is not None:
         lines, regressed = deltas
         print("\n".join(lines) or "no metric in common with the baseline")

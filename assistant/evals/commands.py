@@ -104,6 +104,13 @@ def answers(
     from .answers import answers_result, run_answers
 
     items = load_eval_set(args.eval_set)
+    split = getattr(args, "split", "all")
+    if split != "all":
+        items = [i for i in items if i.split == split]
+        if not items:
+            raise EvalDataError(
+                f"{args.eval_set}: no item has 'split': {split!r}; use --split all for this set"
+            )
     assistant = Assistant.open(
         settings, index_dir=args.index, embedder=embedder, with_conversations=False, log=log
     )
@@ -115,8 +122,9 @@ def answers(
     results = run_answers(assistant, retriever, items, args.k, progress)
     seconds = time.perf_counter() - started
     cfg = config(
-        settings, assistant.index, set=str(args.eval_set), k=args.k, composer=settings.composer.model_dump()
-    )
+        settings, assistant.index, set=str(args.eval_set), split=split, k=args.k,
+        composer=settings.composer.model_dump(),
+    )  # fmt: skip
     result = answers_result(results, cfg, seconds)
     result["mode"] = settings.retrieval.mode
     return result

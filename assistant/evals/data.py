@@ -5,6 +5,7 @@ Every problem is an `EvalDataError` naming the file (and line) and saying what i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..errors import EvalDataError
 from ..jsonl import read_jsonl
 
 Qrels = dict[str, dict[str, int]]  # query id -> {doc id: grade > 0}
+Fact = tuple[re.Pattern[str], ...]  # alternatives: any one matching the answer states the fact
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class Turn:
     standalone: str | None = None
     topic_switch: bool = False
     reference_answer: str | None = None
+    key_facts: tuple[Fact, ...] = ()  # what a complete answer states
+    lead_facts: tuple[Fact, ...] = ()  # what the answer's first sentence must state
+    tags: tuple[str, ...] = ()  # groups it is reported under (abbreviation, dose, comorbidity-followup ...)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class EvalItem:
     item_id: str
     kind: str
     turns: tuple[Turn, ...] = field(default_factory=tuple)
+    split: str | None = None  # "dev" (tune on it) or "test" (report only), where the set is split
+
+
+SPLITS = ("dev", "test")
 
 
 KINDS = ("single", "conversation", "unanswerable")
@@ -133,6 +142,32 @@ def _natural(qid: str) -> tuple[int, str]:
     return (int(qid), "") if qid.isdigit() else (1 << 62, qid)
 
 
+def _facts(value: object, key: str, where: str) -> tuple[Fact, ...]:
+    """`[[regex, alternative, ...], ...]`: each fact a list of case-insensitive regular expressions."""
+    if value is None:
+        return ()
+    shape = f"{where}: {key!r} must be a list of facts, each a non-empty list of regular expressions"
+    if not isinstance(value, list):
+        raise EvalDataError(shape)
+    facts: list[Fact] = []
+    for fact in value:
+        if not isinstance(fact, list) or not fact or not all(isinstance(x, str) and x for x in fact):
+            raise EvalDataError(shape)
+        try:
+            facts.append(tuple(re.compile(x, re.IGNORECASE) for x in fact))
+        except re.error as exc:
+            raise EvalDataError(f"{where}: {key!r} has a bad regular expression ({exc}); fix it") from exc
+    return tuple(facts)
+
+
+def _tags(value: object, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+        raise EvalDataError(f"{where}: 'tags' must be a list of non-empty strings")
+    return tuple(value)
+
+
 def _turn(row: dict[str, Any], where: str, *, need_relevant: bool = True) -> Turn:
     question = _text(row, "question", where)
     relevant = _grades(row.get("relevant", {}), where)
@@ -142,12 +177,18 @@ def _turn(row: dict[str, Any], where: str, *, need_relevant: bool = True) -> Tur
     if standalone is not None and not isinstance(standalone, str):
         raise EvalDataError(f"{where}: 'standalone' must be a string")
     reference = row.get("reference_answer")
+    key_facts = _facts(row.get("key_facts"), "key_facts", where)
+    if key_facts and not relevant:
+        raise EvalDataError(f"{where}: a turn with 'key_facts' is answerable: give it 'relevant' documents")
     return Turn(
         question=question,
         relevant=relevant,
         standalone=standalone,
         topic_switch=bool(row.get("topic_switch", False)),
         reference_answer=reference if isinstance(reference, str) and reference.strip() else None,
+        key_facts=key_facts,
+        lead_facts=_facts(row.get("lead_facts"), "lead_facts", where),
+        tags=_tags(row.get("tags"), where),
     )
 
 
@@ -196,11 +237,16 @@ def load_eval_set(path: Path) -> list[EvalItem]:
         seen.add(item_id)
         if kind not in KINDS:
             raise EvalDataError(f"{where}: 'kind' is {kind!r}; use one of {', '.join(KINDS)}")
+        split = row.get("split")
+        if split is not None and split not in SPLITS:
+            raise EvalDataError(
+                f"{where}: 'split' is {split!r}; use one of {', '.join(SPLITS)} or leave it out"
+            )
         if kind == "conversation":
             turns = _turns(row, where, need_relevant=False)
         else:
             turns = (_turn(row, where, need_relevant=kind == "single"),)
-        items.append(EvalItem(item_id, str(kind), turns))
+        items.append(EvalItem(item_id, str(kind), turns, split))
     if not items:
         raise EvalDataError(f"{path}: no items in the file")
     return items

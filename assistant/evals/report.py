@@ -10,7 +10,9 @@ from typing import Any
 from ..errors import EvalDataError
 from .metrics import RETRIEVAL_KEYS
 
-NOT_COMPARED = ("latency_p50_ms", "latency_p95_ms")  # noisy on a shared machine: reported, never a regression
+# Noisy on a shared machine, or counts: reported, never a regression.
+NOT_COMPARED = ("latency_p50_ms", "latency_p95_ms", "fact_turns")
+LOWER_IS_BETTER = ("wrongful_abstention",)
 
 
 def _fmt(value: object) -> str:
@@ -27,9 +29,26 @@ def table(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
+FACT_KEYS = (
+    "lead_correct",
+    "answer_complete",
+    "key_fact_recall",
+    "wrongful_abstention",
+    "unanswerable_abstention",
+)
+
+
 def _groups(metrics: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """("all", flat metrics) then each nested group (first_turn, follow_up, ...)."""
-    return [("all", metrics)] + [(k, v) for k, v in metrics.items() if isinstance(v, dict)]
+    """("all", flat metrics) then each nested group (first_turn, follow_up, ...), not the per-tag groups."""
+    groups = [(k, v) for k, v in metrics.items() if isinstance(v, dict) and k != "by_tag"]
+    return [("all", metrics), *groups]
+
+
+def _fact_table(metrics: Mapping[str, Any]) -> str:
+    """Key-fact metrics per group and per tag (the groups of `eval answers` on a set with key facts)."""
+    groups = [*_groups(metrics), *((f"tag: {t}", v) for t, v in metrics.get("by_tag", {}).items())]
+    rows = [[g, v.get("fact_turns"), *(v.get(k) for k in FACT_KEYS)] for g, v in groups]
+    return table(["group", "turns with facts", *FACT_KEYS], rows)
 
 
 def metric_tables(result: Mapping[str, Any]) -> str:
@@ -54,6 +73,8 @@ def metric_tables(result: Mapping[str, Any]) -> str:
                 ["group", *keys], [[g, *(v.get(k) for k in keys)] for g, v in _groups(result["metrics"])[1:]]
             )
         )
+        if "lead_correct" in result["metrics"]:
+            parts.append(_fact_table(result["metrics"]))
         parts.append(table(["count", "value"], [[k, v] for k, v in result.get("counts", {}).items()]))
     return "\n\n".join(parts)
 
@@ -169,7 +190,8 @@ def compare(result: Mapping[str, Any], baseline_path: Path, tolerance: float) ->
         if key not in base:
             continue
         delta = value - base[key]
-        bad = delta < -tolerance
+        worse = -delta if key.rsplit("/", 1)[-1] in LOWER_IS_BETTER else delta
+        bad = worse < -tolerance
         regressed |= bad
         lines.append(f"{key:<32} {base[key]:.4f} -> {value:.4f}  {delta:+.4f}{'  REGRESSION' if bad else ''}")
     return lines, regressed
