@@ -7,21 +7,20 @@ deterministic. Every answer sentence is copied verbatim from the passage(s) it c
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .aspects import aspects_of
 from .embed import Vectors
-from .lexical import QUESTION_WORDS, terms
+from .lead import drug_words, lead_adjustment, profile
+from .lexical import terms
+from .render import DISCLAIMER, escape_markdown, reference, render_markdown, render_text
 from .settings import ComposerSettings
-from .types import Answer, AnswerSentence, Hit, Reference
+from .types import Answer, AnswerSentence, Hit
+from .vocab.reading import Reading, reading_of_part
+from .vocab.words import PATIENT_WORDS, QUANTITY, QUESTION_WORDS, aspects_of
 
-DISCLAIMER = (
-    "Decision support for healthcare professionals, quoted from the cited sources; "
-    "not a substitute for clinical judgement. Verify against the original sources before acting."
-)
 ABSTAIN_TEXT = "The indexed sources do not answer this question."
 
 # Canonical order of section headings (what clinicians ask, in the order they ask it).
@@ -32,7 +31,7 @@ SECTION_ORDER = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: one candidate per sentence of a hit
 class Candidate:
     hit_rank: int
     sentence_index: int
@@ -46,17 +45,6 @@ class Candidate:
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
-
-
-_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
-_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")  # only an ampersand that would start an HTML entity
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~])")
-
-
-def escape_markdown(text: str) -> str:
-    """Passage text made inert in Markdown and HTML: no markup, no links, no look-alike `[n]` citations."""
-    text = _ENTITY.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _section_key(section: str) -> tuple[int, str]:
@@ -140,40 +128,53 @@ def _redundant(c: Candidate, chosen: Sequence[Candidate], threshold: float) -> b
     return False
 
 
-def key_term_coverage(query: str, hits: Sequence[Hit]) -> float:
-    """Share of the query's topic words (not its generic question words) found anywhere in the evidence."""
-    key = set(terms(query)) - QUESTION_WORDS
+def key_term_coverage(
+    query: str, hits: Sequence[Hit], heavy: Collection[str] = (), ignore: Collection[str] = ()
+) -> float:
+    """Share of the query's topic words (not its generic question words, nor `ignore`) found anywhere in the
+    evidence; the `heavy` words (names no source uses, such as an unknown acronym) count twice."""
+    key = set(terms(query)) - QUESTION_WORDS - set(ignore)
     if not key:
         return 1.0
+    weight = {t: 2 if t in heavy else 1 for t in key}
     evidence: set[str] = set()
     for hit in hits:
         evidence.update(
             terms(f"{hit.document.title} {hit.document.topic or ''} {hit.passage.section} {hit.passage.text}")
         )
-    return len(key & evidence) / len(key)
-
-
-_QUANTITY = re.compile(
-    r"\b(?:what|which) (?:\w+ ){0,4}(?:dose|dosing|dosage|rate|percentage|proportion|concentration|interval)\b|"
-    r"\bhow (?:much|many)\b|\bby how\b|\btime in (?:therapeutic )?range\b",
-    re.IGNORECASE,
-)
-
-
-_PATIENT_WORDS = frozenset(terms("year years old aged man woman men women adult child infant patient"))
+    prefixes = {t[:6] for t in evidence if len(t) >= 6}  # "pregnant" is found in "pregnancy" (pregnanc)
+    found = [t for t in key if t in evidence or (len(t) >= 6 and t[:6] in prefixes)]
+    return sum(weight[t] for t in found) / sum(weight.values())
 
 
 def _quantity_answered(question: str, candidates: Sequence[Candidate], settings: ComposerSettings) -> bool:
     """A question that asks for a number (a dose, a rate) needs a usable sentence that gives one and shares
     at least half of the question's topic words."""
-    if not _QUANTITY.search(question):
+    if not QUANTITY.search(question):
         return True
-    key = {t for t in terms(question) if not any(ch.isdigit() for ch in t)} - QUESTION_WORDS - _PATIENT_WORDS
+    key = {t for t in terms(question) if not any(ch.isdigit() for ch in t)} - QUESTION_WORDS - PATIENT_WORDS
     for c in candidates:
         usable = c.relevance >= settings.min_sentence_score and re.search(r"\d", c.text)
         if usable and (not key or len(key & c.term_set) / len(key) >= 0.5):
             return True
     return False
+
+
+def _dose_answered(
+    reading: Reading | None, candidates: Sequence[Candidate], settings: ComposerSettings
+) -> bool:
+    """A question for the dose of a named drug needs a usable sentence that gives a dose of that drug."""
+    if reading is None or "dose" not in reading.kinds:
+        return True
+    drugs = drug_words(reading.plain)
+    if not drugs:
+        return True
+    return any(
+        c.relevance >= settings.min_sentence_score
+        and profile(c.text).dose
+        and any(d in c.text.lower() for d in drugs)
+        for c in candidates
+    )
 
 
 def _nearest_topics(hits: Sequence[Hit], n: int = 3) -> list[str]:
@@ -196,53 +197,129 @@ def compose(
     conversation_id: str | None = None,
     unknown_terms: Sequence[str] = (),
     follow_up_topic: str | None = None,
+    reading: Reading | None = None,
+    topics: Collection[str] | None = None,
 ) -> Answer:
     """Build the answer for `question` (retrieval query `query`) from `hits`. Pure and deterministic.
 
     `unknown_terms` are words of the question that the corpus never uses: with any of them, the evidence must
     be stronger (`abstain_below_unknown`) before the composer answers. `follow_up_topic` is the conversation's
     topic when `question` is a follow-up that leans on it (its words of its own then lead the answer).
+    `reading` is the question understood (its words, the kind of answer it wants, its qualifiers and parts):
+    the lead is the sentence that gives that kind of answer for those people, one lead per part. `topics`, when
+    given, are the topics the answer may quote (sentences of documents on other topics are left out).
     """
-    candidates = _candidates(question, query, hits, settings, query_vector, sentence_vectors, follow_up_topic)
+    asked = reading.plain if reading is not None else question  # the words the user asked, understood
+    candidates = _candidates(asked, query, hits, settings, query_vector, sentence_vectors, follow_up_topic)
     candidates.sort(key=lambda c: (-c.score, c.hit_rank, c.sentence_index))
     best = max((c.relevance for c in candidates), default=float("-inf"))
+    unknown = {t for w in (reading.unknown if reading else ()) for t in terms(w)}
+    ages = (
+        {str(n) for n in (reading.age.low, reading.age.high) if n is not None}
+        if reading and reading.age
+        else set()
+    )
     coverage = key_term_coverage(
-        question, hits
-    )  # the words the user asked, not the topic a follow-up carries
+        asked, hits, unknown, ignore=PATIENT_WORDS | ages
+    )  # the user's words, not the topic a follow-up carries
     floor = settings.abstain_below_unknown if unknown_terms else settings.abstain_below
-    usable = [c for c in candidates if c.relevance >= settings.min_sentence_score]
-    if best < floor or not usable or coverage < 0.5 or not _quantity_answered(question, candidates, settings):
+    usable = [
+        c
+        for c in candidates
+        if c.relevance >= settings.min_sentence_score and _on_topic(hits[c.hit_rank], topics)
+    ]
+    answered = _quantity_answered(asked, candidates, settings) and _dose_answered(
+        reading, candidates, settings
+    )
+    if best < floor or not usable or coverage < 0.5 or not answered:
         return _abstain(question, query, hits, conversation_id)
 
-    chosen: list[Candidate] = []
-    distinct = 0
+    chosen = _leads(usable, reading, settings)
+    leads = len(chosen)
+    distinct = leads
     floor_score = usable[0].score - settings.relative_margin
     for c in usable:
         if c.score < floor_score:
             break
+        if c in chosen or (profile(c.text).dangling and not _follows(c, chosen)):
+            continue
         if any(_norm(c.text) == _norm(o.text) for o in chosen):
             chosen.append(c)  # the same statement in another passage: cite both, costs no budget
         elif distinct < settings.max_sentences and not _redundant(c, chosen, settings.redundancy):
             chosen.append(c)
             distinct += 1
-    return _render(question, query, hits, chosen, conversation_id)
+    return _render(question, query, hits, chosen, conversation_id, leads)
+
+
+def _on_topic(hit: Hit, topics: Collection[str] | None) -> bool:
+    """Whether a hit's document is on one of `topics` (documents without a topic are never filtered)."""
+    return not topics or hit.document.topic is None or hit.document.topic in topics
+
+
+def _follows(c: Candidate, chosen: Sequence[Candidate]) -> bool:
+    """Whether the sentence `c` leans on (the one before it in its passage) is already in the answer."""
+    return any(o.hit_rank == c.hit_rank and o.sentence_index == c.sentence_index - 1 for o in chosen)
+
+
+def _lead(
+    pool: Sequence[Candidate], reading: Reading | None, settings: ComposerSettings, window: float
+) -> Candidate | None:
+    """The best lead among `pool`: a score within `window` of the best, then the score plus what the sentence
+    offers as an answer to `reading` (the kind of answer, the qualifiers; penalties for leaning on unseen text)."""
+    if not pool:
+        return None
+    top = max(c.score for c in pool)
+    near = [c for c in pool if c.score >= top - window]
+    return max(
+        near,
+        key=lambda c: (c.score + lead_adjustment(reading, c.text, settings), -c.hit_rank, -c.sentence_index),
+    )
+
+
+def _leads(
+    usable: Sequence[Candidate], reading: Reading | None, settings: ComposerSettings
+) -> list[Candidate]:
+    """The answer's lead sentences: one for each part of a multi-part question, the first part's first."""
+    parts = reading.parts if reading is not None else ()
+    if reading is None or not parts:
+        first = _lead(usable, reading, settings, settings.lead_window)
+        return [first] if first is not None else []
+    leads: list[Candidate] = []
+    for i, part in enumerate(parts):
+        part_reading = reading_of_part(reading, part)
+        part_terms = set(terms(part)) - QUESTION_WORDS
+        pool = [c for c in usable if c not in leads and not _redundant(c, leads, settings.redundancy)]
+        if i > 0 and part_terms:  # a later part must share its own words with its lead
+            pool = [c for c in pool if part_terms & c.term_set] or pool
+        lead = _lead(
+            pool, part_reading, settings, settings.lead_window if i == 0 else 2 * settings.lead_window
+        )
+        if lead is not None:
+            leads.append(lead)
+    return leads
 
 
 def _render(
-    question: str, query: str, hits: Sequence[Hit], chosen: Sequence[Candidate], conversation_id: str | None
+    question: str,
+    query: str,
+    hits: Sequence[Hit],
+    chosen: Sequence[Candidate],
+    conversation_id: str | None,
+    leads: int = 1,
 ) -> Answer:
     # Merge identical statements found in several passages into one sentence citing all of them.
     statements: dict[str, list[Candidate]] = {}
     for c in chosen:
         statements.setdefault(_norm(c.text), []).append(c)
     groups = list(statements.values())
-    lead, rest = groups[0], groups[1:]
+    leads = max(1, min(leads, len(groups)))
+    lead_groups, rest = groups[:leads], groups[leads:]
     by_section: dict[str, list[list[Candidate]]] = {}
     for g in rest:
         by_section.setdefault(g[0].section or "", []).append(g)
     ordered_sections = sorted(by_section, key=_section_key)
     use_headings = len([s for s in ordered_sections if s]) >= 2
-    sequence: list[tuple[str | None, list[Candidate]]] = [(None, lead)]
+    sequence: list[tuple[str | None, list[Candidate]]] = [(None, g) for g in lead_groups]
     for section in ordered_sections:
         for g in sorted(by_section[section], key=lambda g: (g[0].hit_rank, g[0].sentence_index)):
             sequence.append((section if use_headings else None, g))
@@ -260,38 +337,17 @@ def _render(
             if n not in cites:
                 cites.append(n)
         sentences.append(AnswerSentence(text=g[0].text, citations=sorted(cites), section=heading or None))
-    references = [_reference(n, [hits[r] for r in cited[doc_id]]) for doc_id, n in numbers.items()]
+    references = [reference(n, [hits[r] for r in cited[doc_id]]) for doc_id, n in numbers.items()]
     return Answer(
         conversation_id=conversation_id,
         question=question,
         resolved_query=query,
         abstained=False,
-        answer_markdown=render_markdown(sentences, references),
+        answer_markdown=render_markdown(sentences, references, leads),
         answer_text=render_text(sentences, references),
         sentences=sentences,
         references=references,
         disclaimer=DISCLAIMER,
-    )
-
-
-def _reference(n: int, doc_hits: Sequence[Hit]) -> Reference:
-    """One reference per document; its passage text holds every cited passage of it, in document order."""
-    ordered = sorted(doc_hits, key=lambda h: h.passage.position)
-    doc = ordered[0].document
-    return Reference(
-        n=n,
-        passage_id=ordered[0].passage.passage_id,
-        passage_ids=[h.passage.passage_id for h in ordered],
-        doc_id=doc.doc_id,
-        title=doc.title,
-        source_type=doc.source_type,
-        publisher=doc.publisher,
-        year=doc.year,
-        url=doc.link,
-        passage_text="\n\n".join(h.passage.text for h in ordered),
-        section=ordered[0].passage.section or None,
-        pmid=doc.pmid,
-        doi=doc.doi,
     )
 
 
@@ -311,54 +367,3 @@ def _abstain(question: str, query: str, hits: Sequence[Hit], conversation_id: st
         references=[],
         disclaimer=DISCLAIMER,
     )
-
-
-def _cite(citations: Sequence[int]) -> str:
-    return "[" + ", ".join(str(n) for n in citations) + "]"
-
-
-def reference_line(r: Reference) -> str:
-    kind = r.source_type.replace("-", " ").capitalize()
-    parts = [
-        f"{r.title}.",
-        f"{r.publisher}," if r.publisher else "",
-        f"{r.year}." if r.year else "",
-        f"{kind}.",
-    ]
-    return " ".join(p for p in parts if p)
-
-
-def render_markdown(sentences: Sequence[AnswerSentence], references: Sequence[Reference]) -> str:
-    lines: list[str] = []
-    current: str | None = None
-    for i, s in enumerate(sentences):
-        body = f"{escape_markdown(s.text)} {_cite(s.citations)}"
-        if i == 0:
-            lines += [f"**{body}**", ""]
-            continue
-        if s.section and s.section != current:
-            current = s.section
-            if lines[-1]:
-                lines.append("")
-            lines += [f"### {escape_markdown(s.section)}", ""]
-        lines.append(f"- {body}")
-    lines += ["", "### References", ""]
-    for r in references:
-        link = f" <{r.url}>" if r.url and _SAFE_URL.match(r.url) else ""
-        lines.append(f"{r.n}. {escape_markdown(reference_line(r))}{link}")
-    lines += ["", "---", f"*{DISCLAIMER}*", ""]
-    return "\n".join(lines)
-
-
-def render_text(sentences: Sequence[AnswerSentence], references: Sequence[Reference]) -> str:
-    lines: list[str] = []
-    current: str | None = None
-    for s in sentences:
-        if s.section and s.section != current:
-            current = s.section
-            lines += ["", s.section.upper()]
-        lines.append(f"{s.text} {_cite(s.citations)}")
-    lines += ["", "REFERENCES"]
-    lines += [f"{r.n}. {reference_line(r)}" + (f" {r.url}" if r.url else "") for r in references]
-    lines += ["", DISCLAIMER, ""]
-    return "\n".join(lines)

@@ -17,8 +17,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .lexical import QUESTION_WORDS, spelling_terms, stop_words, terms
+from .lexical import spelling_terms, stop_words, terms
 from .types import Document, Passage
+from .vocab.words import MODIFIERS, QUESTION_WORDS
 
 MAX_LABEL_WORDS = 8
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -56,17 +57,23 @@ _SWITCH = re.compile(
     r"(?:a )?different (?:question|topic)|new (?:question|topic)|changing (?:the )?subject|switching topics?)\b",
     re.IGNORECASE,
 )
-# Words that narrow a question (who, which aspect) without naming a topic of their own.
-MODIFIERS = frozenset(
-    terms(
-        "child children kids paediatric pediatric infant infants adolescent adolescents teenager teenagers "
-        "pregnancy pregnant breastfeeding elderly older age aged women woman men man side adverse complication "
-        "complications duration survival life expectancy mortality cure inherited genetic contagious spread "
-        "severe mild moderate early late onset stage progression worse better recovery acute chronic home "
-        "lifestyle diet exercise surgery alternatives alternative renal kidney kidneys liver impairment dose doses "
-        "hospital admitted admission discharge response monitored monitoring harms benefit benefits safe safety"
-    )
+
+
+# A follow-up that names a comorbidity or a population ("what if the patient has CKD?", "and in pregnancy?",
+# "pt is 87, still worth it?"): it keeps the conversation's topic, even when the condition is a topic of its own.
+_CONDITION = re.compile(
+    r"^\s*(?:and|but|so)?\s*(?:what|how) if\b|^\s*and (?:if|in|for|with|an?|the)\b|^\s*(?:if|in|for|with) "
+    r"(?:an?|the|my|pts?|patients?|people|someone|him|her|them|they|he|she|kids|children|pregnan\w*|elderly)\b"
+    r"|\b(?:if|when) (?:the )?(?:pts?|patients?|they|he|she|person|someone)\b"
+    r"|^\s*(?:the )?(?:pts?|patients?|she|he|they|shes|hes)(?:'s|’s| is| are| has| have| had| was)?\b"
+    r"|^\s*(?:she|he|they)['’](?:s|re)\b",
+    re.IGNORECASE,
 )
+
+
+def names_a_condition(question: str) -> bool:
+    """Whether a follow-up asks the same question for other patients (a comorbidity, a population, an age)."""
+    return bool(_CONDITION.search(question))
 
 
 def surface_topic(question: str) -> str:
@@ -184,6 +191,8 @@ def resolve(
     topic = history[-1].topic
     if not topic or topic in mentioned:
         return Resolution(question, False, topic or own_topic)
+    if names_a_condition(question) and not _SWITCH.search(question):
+        return Resolution(f"{question} {topic}", True, topic)
     if mentioned or _SWITCH.search(question):
         return Resolution(question, False, own_topic)
     if not leans_on_context(question):

@@ -86,26 +86,3 @@ def bm25_search(retriever: Any, query: str, k: int) -> tuple[np.ndarray[Any, Any
     ids, scores = retriever.retrieve([known], k=k, show_progress=False, n_threads=1)
     keep = scores[0] > 0
     return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
-
-
-# Words that ask for an aspect rather than name a topic: their absence from the evidence is no reason to abstain,
-# and a question made of them alone names no topic of its own.
-QUESTION_WORDS = frozenset(
-    terms(
-        "what which when where who why how is are was were does do can should could would may might treat treated "
-        "treatment treatments therapy therapies manage managed management diagnose diagnosed diagnosis diagnostic "
-        "criteria symptom symptoms sign signs present presentation presenting patient patients people adult adults "
-        "first line first-line best recommended recommendation recommendations guideline guidelines evidence "
-        "prognosis outlook risk risks factor factors cause causes caused test tests testing exam screening screen "
-        "dose dosing drug drugs medication medications option options use used using role typical typically usual "
-        "common commonly clinical clinically main key type types about also other define definition mean means "
-        "need needs indication indicated prevent prevention prevented long term effect effects outcome outcomes "
-        "difference between versus compared start started stop stopped initial initially target goal level levels "
-        "approach features feature evaluate evaluation assess assessment workup work up care follow refer referral "
-        "i me my we our you your he him his she her someone anyone somebody person happen happens happened after "
-        "before already well still further actually really much many more less good right take takes taking show "
-        "shows has have had get gets give given go know make made apply applies work works choose would will "
-        "there any some something anything tell explain describe list please compare contrast discuss "
-        "information info interested learn"
-    )
-)

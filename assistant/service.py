@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .aspects import aspects_of
 from .compose import compose
 from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
@@ -24,21 +23,8 @@ from .rewriter import ChatRewriter, Rewriter
 from .settings import Settings
 from .store import LoadedIndex, build_index, load_index, read_manifest
 from .types import Answer, Filters, Hit
-
-# Section heading -> the follow-up question offered when the answer's sources have that section.
-FOLLOWUP_TEMPLATES: dict[str, str] = {
-    "presentation": "What are the presenting features of {t}?",
-    "diagnosis": "How is {t} diagnosed?",
-    "treatment": "How is {t} treated?",
-    "prognosis": "What is the prognosis of {t}?",
-    "monitoring": "How should {t} be monitored?",
-    "special populations": "How is {t} managed in special populations?",
-    "prevention": "How can {t} be prevented?",
-    "differential diagnosis": "What is the differential diagnosis of {t}?",
-    "causes and risk factors": "What are the risk factors for {t}?",
-    "referral": "When should {t} be referred to a specialist?",
-    "epidemiology": "How common is {t}?",
-}
+from .vocab.reading import Reader, Reading
+from .vocab.words import FOLLOWUP_TEMPLATES, aspects_of
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -98,6 +84,7 @@ class Assistant:
     retriever: IndexRetriever
     conversations: ConversationStore | None
     lexicon: TopicLexicon
+    reader: Reader
     rewriter: Rewriter | None = None
 
     @classmethod
@@ -145,7 +132,8 @@ class Assistant:
                 api_key=conv.rewriter_api_key,
                 timeout_s=conv.rewriter_timeout_s,
             )
-        return cls(settings, embedder, index, retriever, store, lexicon, rewriter)
+        assert index.vocabulary is not None  # LoadedIndex builds one when the generation has none
+        return cls(settings, embedder, index, retriever, store, lexicon, Reader(index.vocabulary), rewriter)
 
     def close(self) -> None:
         if self.conversations is not None:
@@ -168,12 +156,12 @@ class Assistant:
         store = self.conversations if remember else None
         if history is None:
             history = store.history(conversation_id) if store and conversation_id else []
-        resolution = self.resolve(question, history)
+        reading, resolution = self.understand(question, history)
         t1 = time.perf_counter()
         hits = self.retrieve(resolution, top_k or self.settings.retrieval.top_k, filters)
         t2 = time.perf_counter()
         follow_up_topic = resolution.topic if resolution.depends else None
-        answer = self.compose(question, resolution.query, hits, conversation_id, follow_up_topic)
+        answer = self.compose(reading, resolution.query, hits, conversation_id, follow_up_topic)
         answer.suggested_followups = self.suggest_followups(
             hits, answer, [*(h.question for h in history), question]
         )
@@ -216,7 +204,17 @@ class Assistant:
         carry = resolution.depends and conv.prefer_topic and conv.strategy == "entity-carry"
         return resolution.topic if carry else None
 
+    def understand(self, question: str, history: Sequence[TurnContext]) -> tuple[Reading, Resolution]:
+        """The question read (typos, shorthand, abbreviations, kind of answer, qualifiers), then resolved
+        against the conversation into what is searched."""
+        reading = self.reader.read(question, context=history[-1].topic if history else "")
+        return reading, self._resolve(reading.text, history)
+
     def resolve(self, question: str, history: Sequence[TurnContext]) -> Resolution:
+        """What is searched for `question` after `history` (see `understand`)."""
+        return self.understand(question, history)[1]
+
+    def _resolve(self, question: str, history: Sequence[TurnContext]) -> Resolution:
         def topic_alone(q: str) -> str:
             """The topic `q` retrieves on its own, when its best three passages agree on one."""
             topics = {self.topic_of(Resolution(q, False, ""), [h]) for h in self.retriever.retrieve(q, 3)}
@@ -233,7 +231,7 @@ class Assistant:
 
     def compose(
         self,
-        question: str,
+        reading: Reading,
         query: str,
         hits: Sequence[Hit],
         conversation_id: str | None,
@@ -248,11 +246,24 @@ class Assistant:
                 v = self.index.sentence_vectors_of(self.index.by_id[h.passage.passage_id])
                 if v is not None:
                     vectors[h.passage.passage_id] = v
-        return compose(
-            question, query, hits, self.settings.composer,
+        answer = compose(
+            reading.question, query, hits, self.settings.composer,
             query_vector=query_vector, sentence_vectors=vectors, conversation_id=conversation_id,
-            unknown_terms=self.lexicon.unknown_terms(question), follow_up_topic=follow_up_topic or None,
+            unknown_terms=self.lexicon.unknown_terms(reading.plain), follow_up_topic=follow_up_topic or None,
+            reading=reading, topics=self.answer_topics(reading, hits, follow_up_topic),
         )  # fmt: skip
+        answer.understood = reading.notes()
+        return answer
+
+    def answer_topics(self, reading: Reading, hits: Sequence[Hit], follow_up_topic: str | None) -> set[str]:
+        """The topics an answer may quote: a follow-up's (its comorbidity is asked within that topic), else
+        those the question names, else the best hit's."""
+        if follow_up_topic:
+            return {follow_up_topic}
+        topics = set(self.lexicon.mentions(reading.text))
+        if not topics and hits and hits[0].document.topic:
+            topics.add(hits[0].document.topic)
+        return topics
 
     @staticmethod
     def topic_of(resolution: Resolution, hits: Sequence[Hit]) -> str:

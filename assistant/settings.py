@@ -116,6 +116,45 @@ class ComposerSettings(BaseModel):
             "passage's: a sentence from a passage the retriever ranks far below must match much better to be used."
         ),
     )
+    lead_window: float = Field(
+        0.15,
+        ge=0.0,
+        le=2.0,
+        description="The lead is chosen among usable sentences whose score is within this of the best one's.",
+    )
+    kind_boost: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Added, when choosing the lead, to a sentence that gives the kind of answer asked for "
+        "(a drug for 'which drug', a number with its unit for a dose or target, a time for 'when').",
+    )
+    qualifier_weight: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="When choosing the lead, added for each qualifier of the question a sentence states (age "
+        "band, pregnancy, children) and taken off for each it contradicts.",
+    )
+    dangling_penalty: float = Field(
+        0.3,
+        ge=0.0,
+        le=2.0,
+        description="Taken off a lead that leans on text not shown ('This trial', 'These patients'); such a "
+        "sentence is used elsewhere only right after the sentence it leans on.",
+    )
+    phrase_boost: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="When choosing the lead, added for each two-word phrase of the question a sentence has (at most two).",
+    )
+    scope_penalty: float = Field(
+        0.1,
+        ge=0.0,
+        le=2.0,
+        description="Taken off a lead that states a document's scope or design ('NG136 covers ...').",
+    )
 
 
 class ConversationSettings(BaseModel):

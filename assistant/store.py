@@ -10,6 +10,7 @@ Layout of an index folder:
         dense.faiss               FAISS inner-product index over normalised passage vectors
         sentences.npy             float16 sentence vectors (optional; used by the composer)
         bm25/                     bm25s index over the same passage texts
+        vocabulary.json           the library's words, capitalised forms and the abbreviations it defines
 
 A generation is written under a temporary name and published by renaming it, then by replacing CURRENT
 atomically, so a crash never leaves a half-written index where the loader looks.
@@ -37,9 +38,11 @@ from .ingest import Corpus
 from .lexical import build_bm25, load_bm25
 from .settings import Settings
 from .types import Document, Passage
+from .vocab.corpus import CorpusVocabulary
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+VOCABULARY = "vocabulary.json"  # the library's words and abbreviations (assistant.vocab.corpus)
 CURRENT = "CURRENT"
 
 
@@ -86,10 +89,13 @@ class LoadedIndex:
     bm25: Any
     sentence_vectors: Vectors | None
     sentence_start: np.ndarray[Any, np.dtype[np.int64]]
+    vocabulary: CorpusVocabulary | None = None
     by_id: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_id = {p.passage_id: i for i, p in enumerate(self.passages)}
+        if self.vocabulary is None:
+            self.vocabulary = CorpusVocabulary.build(self.documents.values(), self.passages)
 
     def sentence_vectors_of(self, index: int) -> Vectors | None:
         if self.sentence_vectors is None:
@@ -164,6 +170,7 @@ def build_index(
                 }
                 row |= {"sentences": [list(s) for s in p.sentences], "position": p.position}
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        CorpusVocabulary.build(corpus.documents.values(), corpus.passages).save(tmp / VOCABULARY)
         docs = {k: v.__dict__ for k, v in corpus.documents.items()}
         (tmp / "documents.json").write_text(json.dumps(docs, ensure_ascii=False, indent=0), encoding="utf-8")
 
@@ -302,4 +309,5 @@ def load_index(
         bm25=load_bm25(folder / "bm25"),
         sentence_vectors=sentence_vectors,
         sentence_start=starts,
+        vocabulary=CorpusVocabulary.load_or_build(folder / VOCABULARY, documents.values(), passages),
     )

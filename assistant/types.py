@@ -132,5 +132,10 @@ class Answer(BaseModel):
     sentences: list[AnswerSentence]
     references: list[Reference]
     suggested_followups: list[str] = Field(default_factory=list)
+    understood: list[str] = Field(
+        default_factory=list,
+        description="How the question was read: typos corrected and abbreviations expanded "
+        '(\'"hypertention" read as "hypertension"\', "AF = atrial fibrillation").',
+    )
     disclaimer: str
     timings_ms: dict[str, float] = Field(default_factory=dict)

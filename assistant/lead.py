@@ -1,0 +1,190 @@
+"""What a sentence offers as an answer (a drug, a dose, a threshold, a time, criteria, a finding), whether it
+agrees with the question's qualifiers, and whether it stands on its own: the composer's choice of the lead
+sentence and of the rest."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+from .lexical import spelling_terms
+from .settings import ComposerSettings
+from .vocab.reading import AgeBand, Reading, age_band, contrasts_of, populations_of
+
+_DRUG = re.compile(
+    r"\b(?:\w+(?:mab|pril|sartan|olol|alol|statin|gliflozin|glutide|gliptin|xaban|gatran|parin|cillin|mycin|"
+    r"floxacin|cycline|azole|dipine|zepam|zolam|triptan|dronate|prazole|formin|oxetine|aline|pramine|tiapine|"
+    r"apine|idone|semide|thiazide)|inhibitors?|blockers?|agonists?|antagonists?|"
+    r"anticoagula\w*|antibiotics?|antiplatelet\w*|insulin|aspirin|warfarin|heparin|levothyroxine|lithium|"
+    r"clozapine|riluzole|adrenaline|epinephrine|noradrenaline|norepinephrine|vasopressin|steroids?|"
+    r"corticosteroids?|prednisolone|benzodiazepines?|thiamine|levodopa|denosumab|bisphosphonates?|DOACs?|"
+    r"LMWH|SSRIs?|SNRIs?|ICS|LABA|LAMA|SABA|alteplase|tenecteplase|thrombolysis|antidepressants?|"
+    r"antipsychotics?|iron|fluids?|crystalloids?|salbutamol|budesonide|formoterol|oxygen|valproate|"
+    r"lamotrigine|levetiracetam|carbamazepine|topiramate|propranolol|amitriptyline|memantine|donepezil|"
+    r"rivastigmine|galantamine|ticagrelor|clopidogrel|prasugrel|metformin|furosemide|rifampicin|isoniazid|"
+    r"nitrofurantoin|trimethoprim|amoxicillin|doxycycline|azithromycin|macrolides?|ceftriaxone)\b",
+    re.I,
+)
+_DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:-|to|–)?\s*\d*(?:[.,]\d+)?\s*(?:mg|micrograms?|mcg|µg|g|units?|ml|mL|IU|mmol)\b"
+                   r"(?:/kg|/day|/m2)?", re.I)  # fmt: skip
+_THRESHOLD = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:%|mmhg|mm hg|mmol|mg/dl|ml/min|kg/m|/\d+|points?|or (?:more|above|higher|less|lower|"
+    r"below|over|under|greater))|\b(?:below|above|under|over|less than|more than|at least|at or above|"
+    r"greater than|lower than|higher than|or more|or higher|or above)\s+(?:a |an )?\w*\s*\d|[<>≤≥]\s*\d|"
+    r"score of \d|\bgrade \d|\b\d+(?:\.\d+)?\s*(?:to|-|–)\s*\d+(?:\.\d+)?\b",
+    re.I,
+)
+_TIME = re.compile(
+    r"\b\d+(?:\.\d+)?\s*(?:(?:-|to|–|or)\s*\d+(?:\.\d+)?\s*)?(?:hours?|h|days?|weeks?|months?|years?|minutes?|"
+    r"min|mins)\b|\bwithin \w*\s*\d|\blifelong\b|\bindefinite\w*|\bimmediately\b|\bas soon as\b|"
+    r"\bannual\w*|\byearly\b|\bbiennial\w*|\b(?:one|two|three|four|five|six|twelve) (?:hours?|days?|weeks?|"
+    r"months?|years?)\b",
+    re.I,
+)
+_CRITERIA = re.compile(
+    r"\baged?\s+\d|\b\d+\s*(?:to|-|–)\s*\d+\s*years|\b\d+\s*years? (?:or|and) (?:older|over|above)|pack-years?|"
+    r"\beligib\w*|\bpeople (?:who|with|at)\b|\bpatients (?:who|with)\b|\badults (?:aged|with|who)\b|\bcriteri\w*|"
+    r"\brequires?\b|\bdefined (?:as|by)\b",
+    re.I,
+)
+_RECOMMEND = re.compile(
+    r"\b(?:recommend\w*|offer\w*|advis\w*|suggest\w*|should|first-line|first line|preferred|drug of choice|"
+    r"treatment of choice|consider\w*|use of|indicated|start\w*|give|given)\b",
+    re.I,
+)
+_FINDING = re.compile(
+    r"\b(?:reduc\w*|increas\w*|lower\w*|improv\w*|prolong\w*|did not|does not|no significant|not significantly|"
+    r"non-?inferior|superior|safe|not recommended|against|avoid\w*|contraindicated|should not|can be|may be|"
+    r"benefit\w*|effective|harm\w*|no evidence|no difference|similar)\b",
+    re.I,
+)
+# A sentence leaning on text the reader does not see ("This question", "These patients", "Other trials").
+_DANGLING = re.compile(
+    r"^(?:this|these|that|those|it|its|they|their|such|both|the (?:trial|study|same|latter|former|results?|"
+    r"authors|findings)|here|there|however|also|other (?:trials|studies)|in (?:this|that|these|both)|"
+    r"for (?:this|these|them|such)|of (?:these|them))\b|\b(?:this question|these patients|the same (?:trial|"
+    r"study)|as above|other trials|this trial|this study|this approach|also)\b",
+    re.I,
+)
+# Scope and design statements: what a document covers, not what it recommends.
+_SCOPE = re.compile(
+    r"\b(?:covers|addresses|summari[sz]es|is a guideline|provides recommendations|replaced the earlier|"
+    r"was a (?:randomi[sz]ed|multicentre|multicenter|trial)|enrolled|randomi[sz]ed \d|were randomi[sz]ed|"
+    r"this digest|updated in)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one sentence offers."""
+
+    drug: bool
+    dose: bool
+    threshold: bool
+    timing: bool
+    criteria: bool
+    recommends: bool
+    finding: bool
+    dangling: bool
+    scope: bool
+    populations: frozenset[str]
+    age: AgeBand | None
+    contrasts: frozenset[str]
+
+
+@lru_cache(maxsize=65536)
+def profile(text: str) -> Profile:
+    return Profile(
+        drug=bool(_DRUG.search(text)),
+        dose=bool(_DOSE.search(text)),
+        threshold=bool(_THRESHOLD.search(text)),
+        timing=bool(_TIME.search(text)),
+        criteria=bool(_CRITERIA.search(text)),
+        recommends=bool(_RECOMMEND.search(text)),
+        finding=bool(_FINDING.search(text)),
+        dangling=bool(_DANGLING.search(text)),
+        scope=bool(_SCOPE.search(text)),
+        populations=populations_of(text),
+        age=age_band(text),
+        contrasts=contrasts_of(text),
+    )
+
+
+def drug_words(text: str) -> set[str]:
+    """The drug names and classes `text` names, lower-cased ("rivaroxaban", "statin")."""
+    return {m.group(0).lower() for m in _DRUG.finditer(text)}
+
+
+def offers(kind: str, p: Profile) -> bool:
+    """Whether a sentence with profile `p` gives the kind of answer `kind` asks for."""
+    return {
+        "drug": p.drug and (p.recommends or p.finding),
+        "dose": p.dose,
+        "threshold": p.threshold,
+        "timing": p.timing,
+        "indication": p.recommends and (p.threshold or p.criteria or p.timing),
+        "who": p.criteria or p.threshold,
+        "diagnosis": p.criteria or p.recommends,
+        "prognosis": p.finding or p.threshold,
+    }.get(kind, False)
+
+
+def _ages_conflict(asked: AgeBand, stated: AgeBand) -> bool:
+    """Whether a sentence about ages `stated` speaks of other people than a question about ages `asked`."""
+    lo_a, hi_a = asked.low or 0, asked.high or 200
+    lo_s, hi_s = stated.low or 0, stated.high or 200
+    return hi_a <= lo_s or hi_s <= lo_a
+
+
+def qualifier_fit(reading: Reading, p: Profile) -> float:
+    """+1 for each qualifier of the question the sentence states, -1 for each it contradicts (another age band,
+    a special population the question did not ask about)."""
+    fit = 0.0
+    if reading.age is not None and p.age is not None:
+        fit += -1.0 if _ages_conflict(reading.age, p.age) else 1.0
+    fit += len(reading.populations & p.populations)
+    fit -= len(p.populations - reading.populations)
+    for asked in reading.contrasts:
+        group = asked.split(":", 1)[0]
+        stated = {c for c in p.contrasts if c.startswith(group + ":")}
+        if asked in stated:
+            fit += 1.0
+        elif stated:
+            fit -= 1.0  # about other patients than those asked about
+    return fit
+
+
+def lead_adjustment(reading: Reading | None, text: str, settings: ComposerSettings) -> float:
+    """What is added to a sentence's score when the lead is chosen: the kind of answer asked for, the
+    qualifiers, and penalties for sentences that lean on unseen text or only state a document's scope."""
+    p = profile(text)
+    adjust = 0.0
+    if p.dangling:
+        adjust -= settings.dangling_penalty
+    if p.scope:
+        adjust -= settings.scope_penalty
+    if reading is None:
+        return adjust
+    wanted = set(reading.kinds) - {"diagnosis"} if reading.kinds - {"diagnosis"} else set(reading.kinds)
+    if wanted and any(offers(k, p) for k in wanted):
+        adjust += settings.kind_boost
+    if reading.yes_no and (p.finding or p.recommends):
+        adjust += settings.kind_boost / 2
+    adjust += settings.qualifier_weight * qualifier_fit(reading, p)
+    adjust += settings.phrase_boost * min(2, shared_phrases(reading.plain, text))
+    return adjust
+
+
+@lru_cache(maxsize=4096)
+def _bigrams(text: str) -> frozenset[tuple[str, str]]:
+    stems = spelling_terms(text)
+    return frozenset(pairwise(stems))
+
+
+def shared_phrases(question: str, text: str) -> int:
+    """How many two-word phrases of the question (content words, stemmed) the sentence has ("primary
+    prevention", "septic shock")."""
+    return len(_bigrams(question) & _bigrams(text))

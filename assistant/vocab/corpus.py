@@ -1,0 +1,152 @@
+"""What an index knows of its words: word counts, the abbreviations it defines, and which documents use a stem.
+
+Built once at ingest from the documents and passages, stored as `vocabulary.json` in the index generation, so a
+user's own library teaches its own shorthand and spelling; an older generation without the file builds it on load.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..lexical import spelling_terms
+from ..types import Document, Passage
+from .abbreviations import Expansion, candidates, known_short_forms, mine
+
+VERSION = 2
+MAX_PHRASE = 6
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*[A-Za-z0-9]|[A-Za-z]")
+
+
+@dataclass
+class CorpusVocabulary:
+    words: dict[str, int]  # lower-cased words -> occurrences
+    cased: set[str]  # words the library writes with two or more capitals (AF, CKD, DOAC, SGLT2)
+    lower: set[str]  # words the library writes in lower case
+    abbreviations: dict[str, list[Expansion]]  # defined by the library itself
+    stem_docs: dict[str, list[int]]  # stem -> indices (into `doc_ids`) of the documents that use it
+    doc_ids: list[str]
+    phrase_docs: dict[str, list[int]] = field(default_factory=dict)  # known expansions the library writes
+    _stems: set[str] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stems = set(self.stem_docs)
+
+    @classmethod
+    def build(cls, documents: Iterable[Document], passages: Iterable[Passage]) -> CorpusVocabulary:
+        docs = list(documents)
+        doc_index = {d.doc_id: i for i, d in enumerate(docs)}
+        words: Counter[str] = Counter()
+        cased: set[str] = set()
+        lower: set[str] = set()
+        stem_docs: dict[str, set[int]] = {}
+        texts: list[tuple[str, str]] = []
+        sequences: list[tuple[int, list[str]]] = []
+
+        def add(text: str, doc: int) -> None:
+            sequences.append((doc, spelling_terms(text)))
+            for w in _WORD.findall(text):
+                words[w.lower()] += 1
+                (cased if sum(ch.isupper() for ch in w) >= 2 else lower if w.islower() else set()).add(
+                    w.lower()
+                )
+            for stem in sequences[-1][1]:
+                stem_docs.setdefault(stem, set()).add(doc)
+
+        for d in docs:
+            add(f"{d.title} {d.topic or ''}", doc_index[d.doc_id])
+        for p in passages:
+            i = doc_index.get(p.doc_id, 0)
+            add(f"{p.section} {p.text}", i)
+            texts.append((p.doc_id, p.text))
+        mined = mine(texts)
+        return cls(
+            words=dict(words),
+            cased=cased,
+            lower=lower,
+            abbreviations=mined,
+            stem_docs={s: sorted(v) for s, v in stem_docs.items()},
+            doc_ids=[d.doc_id for d in docs],
+            phrase_docs=_phrase_docs(mined, sequences),
+        )
+
+    # -- storage
+    def save(self, path: Path) -> None:
+        data = {
+            "version": VERSION,
+            "words": self.words,
+            "cased": sorted(self.cased),
+            "lower": sorted(self.lower),
+            "abbreviations": {k: [[e.long, e.source] for e in v] for k, v in self.abbreviations.items()},
+            "stem_docs": self.stem_docs,
+            "doc_ids": self.doc_ids,
+            "phrase_docs": self.phrase_docs,
+        }
+        path.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+
+    @classmethod
+    def load_or_build(
+        cls, path: Path, documents: Iterable[Document], passages: Iterable[Passage]
+    ) -> CorpusVocabulary:
+        """The stored vocabulary, or one built now for a generation written before it was stored."""
+        if not path.is_file():
+            return cls.build(documents, passages)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != VERSION:
+            return cls.build(documents, passages)
+        return cls(
+            words={str(k): int(v) for k, v in data["words"].items()},
+            cased=set(data["cased"]),
+            lower=set(data["lower"]),
+            abbreviations={k: [Expansion(a, b) for a, b in v] for k, v in data["abbreviations"].items()},
+            stem_docs={k: list(v) for k, v in data["stem_docs"].items()},
+            doc_ids=list(data["doc_ids"]),
+            phrase_docs={k: list(v) for k, v in data["phrase_docs"].items()},
+        )
+
+    def phrase_documents(self, phrase: str) -> set[int]:
+        """Documents that write `phrase` (a known expansion), its words in a row, either spelling."""
+        return set(self.phrase_docs.get(phrase.lower(), ()))
+
+    # -- questions about words
+    def knows_stem(self, stem: str) -> bool:
+        return stem in self._stems
+
+    def knows_phrase(self, phrase: str) -> bool:
+        """Whether every content word of `phrase` (either spelling) occurs in the library."""
+        stems = spelling_terms(phrase)
+        return bool(stems) and all(s in self._stems for s in stems)
+
+    def documents_with(self, phrase: str) -> set[int]:
+        """Documents that use every content word of `phrase`."""
+        stems = spelling_terms(phrase)
+        if not stems:
+            return set()
+        found = set(self.stem_docs.get(stems[0], ()))
+        for s in stems[1:]:
+            found &= set(self.stem_docs.get(s, ()))
+        return found
+
+
+def _phrase_docs(
+    mined: dict[str, list[Expansion]], sequences: list[tuple[int, list[str]]]
+) -> dict[str, list[int]]:
+    """For every expansion of every known short form: the documents whose text has its words in a row (content
+    words, stemmed), so that an abbreviation expands only to a meaning the library actually writes."""
+    wanted: dict[tuple[str, ...], set[str]] = {}
+    for short in known_short_forms(mined):
+        for e in candidates(short, mined):
+            key = tuple(spelling_terms(e.long))
+            if 0 < len(key) <= MAX_PHRASE:
+                wanted.setdefault(key, set()).add(e.long.lower())
+    found: dict[str, set[int]] = {}
+    for doc, stems in sequences:
+        for i in range(len(stems)):
+            for n in range(1, min(MAX_PHRASE, len(stems) - i) + 1):
+                for long in wanted.get(tuple(stems[i : i + n]), ()):
+                    found.setdefault(long, set()).add(doc)
+    return {k: sorted(v) for k, v in found.items()}
