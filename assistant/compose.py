@@ -129,10 +129,15 @@ def _redundant(c: Candidate, chosen: Sequence[Candidate], threshold: float) -> b
 
 
 def key_term_coverage(
-    query: str, hits: Sequence[Hit], heavy: Collection[str] = (), ignore: Collection[str] = ()
+    query: str,
+    hits: Sequence[Hit],
+    heavy: Collection[str] = (),
+    ignore: Collection[str] = (),
+    alternatives: Mapping[str, Collection[str]] | None = None,
 ) -> float:
     """Share of the query's topic words (not its generic question words, nor `ignore`) found anywhere in the
-    evidence; the `heavy` words (names no source uses, such as an unknown acronym) count twice."""
+    evidence; the `heavy` words (names no source uses, such as an unknown acronym) count twice; a word is also
+    found through its `alternatives` (words the sources may use instead: "elderly" -> "older")."""
     key = set(terms(query)) - QUESTION_WORDS - set(ignore)
     if not key:
         return 1.0
@@ -143,7 +148,11 @@ def key_term_coverage(
             terms(f"{hit.document.title} {hit.document.topic or ''} {hit.passage.section} {hit.passage.text}")
         )
     prefixes = {t[:6] for t in evidence if len(t) >= 6}  # "pregnant" is found in "pregnancy" (pregnanc)
-    found = [t for t in key if t in evidence or (len(t) >= 6 and t[:6] in prefixes)]
+
+    def seen(t: str) -> bool:
+        return t in evidence or (len(t) >= 6 and t[:6] in prefixes)
+
+    found = [t for t in key if seen(t) or any(seen(a) for a in (alternatives or {}).get(t, ()))]
     return sum(weight[t] for t in found) / sum(weight.values())
 
 
@@ -166,13 +175,11 @@ def _dose_answered(
     """A question for the dose of a named drug needs a usable sentence that gives a dose of that drug."""
     if reading is None or "dose" not in reading.kinds:
         return True
-    drugs = drug_words(reading.plain)
+    drugs = {t for d in drug_words(reading.plain, classes=False) for t in terms(d)}
     if not drugs:
-        return True
+        return True  # a class ("steroid dose"): the sources name the drug instead
     return any(
-        c.relevance >= settings.min_sentence_score
-        and profile(c.text).dose
-        and any(d in c.text.lower() for d in drugs)
+        c.relevance >= settings.min_sentence_score and profile(c.text).dose and drugs & c.term_set
         for c in candidates
     )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .lexical import spelling_terms, stop_words, terms
 from .types import Document, Passage
-from .vocab.words import MODIFIERS, QUESTION_WORDS
+from .vocab.words import MODIFIERS, PATIENT_WORDS, QUESTION_WORDS
 
 MAX_LABEL_WORDS = 8
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -154,7 +154,10 @@ class TopicLexicon:
         return [
             t
             for t, canonical in zip(terms(question), spelling_terms(question), strict=True)
-            if canonical not in self.vocabulary and t not in QUESTION_WORDS and not t.isdigit()
+            if canonical not in self.vocabulary
+            and t not in QUESTION_WORDS
+            and t not in PATIENT_WORDS
+            and not any(ch.isdigit() for ch in t)  # ages, doses, "80s"
         ]
 
     def unknown_names(self, question: str) -> list[str]:
@@ -192,7 +195,7 @@ def resolve(
     if not topic or topic in mentioned:
         return Resolution(question, False, topic or own_topic)
     if names_a_condition(question) and not _SWITCH.search(question):
-        return Resolution(f"{question} {topic}", True, topic)
+        return Resolution(_carry(question, topic, history[-1]), True, topic)
     if mentioned or _SWITCH.search(question):
         return Resolution(question, False, own_topic)
     if not leans_on_context(question):
@@ -202,4 +205,12 @@ def resolve(
             alone = topic_alone(question)
             if alone and alone != topic:
                 return Resolution(question, False, alone)
-    return Resolution(f"{question} {topic}", True, topic)
+    return Resolution(_carry(question, topic, history[-1]), True, topic)
+
+
+def _carry(question: str, topic: str, last: TurnContext) -> str:
+    """A follow-up searched with the conversation's topic and what the turn before asked of it ("target
+    level?" after "how often are lithium levels checked" searches lithium levels too)."""
+    own = set(terms(question)) | set(terms(topic))
+    subject = [w for w in _TOKEN.findall(surface_topic(last.question)) if terms(w) and terms(w)[0] not in own]
+    return " ".join([question, topic, *subject])

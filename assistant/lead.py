@@ -17,7 +17,7 @@ _DRUG = re.compile(
     r"\b(?:\w+(?:mab|pril|sartan|olol|alol|statin|gliflozin|glutide|gliptin|xaban|gatran|parin|cillin|mycin|"
     r"floxacin|cycline|azole|dipine|zepam|zolam|triptan|dronate|prazole|formin|oxetine|aline|pramine|tiapine|"
     r"apine|idone|semide|thiazide)|inhibitors?|blockers?|agonists?|antagonists?|"
-    r"anticoagula\w*|antibiotics?|antiplatelet\w*|insulin|aspirin|warfarin|heparin|levothyroxine|lithium|"
+    r"statins?|anticoagula\w*|antibiotics?|antiplatelet\w*|insulin|aspirin|warfarin|heparin|levothyroxine|lithium|"
     r"clozapine|riluzole|adrenaline|epinephrine|noradrenaline|norepinephrine|vasopressin|steroids?|"
     r"corticosteroids?|prednisolone|benzodiazepines?|thiamine|levodopa|denosumab|bisphosphonates?|DOACs?|"
     r"LMWH|SSRIs?|SNRIs?|ICS|LABA|LAMA|SABA|alteplase|tenecteplase|thrombolysis|antidepressants?|"
@@ -113,9 +113,17 @@ def profile(text: str) -> Profile:
     )
 
 
-def drug_words(text: str) -> set[str]:
-    """The drug names and classes `text` names, lower-cased ("rivaroxaban", "statin")."""
-    return {m.group(0).lower() for m in _DRUG.finditer(text)}
+_CLASS = re.compile(
+    r"^(?:inhibitors?|blockers?|agonists?|antagonists?|anticoagula\w*|antibiotics?|antiplatelet\w*|steroids?|"
+    r"corticosteroids?|benzodiazepines?|bisphosphonates?|doacs?|lmwh|ssris?|snris?|ics|laba|lama|saba|"
+    r"antidepressants?|antipsychotics?|fluids?|crystalloids?|macrolides?|insulin|iron|oxygen|thrombolysis)$"
+)
+
+
+def drug_words(text: str, *, classes: bool = True) -> set[str]:
+    """The drug names (and, with `classes`, drug classes) `text` names, lower-cased ("rivaroxaban", "statin")."""
+    found = {m.group(0).lower() for m in _DRUG.finditer(text)}
+    return found if classes else {w for w in found if not _CLASS.match(w)}
 
 
 def offers(kind: str, p: Profile) -> bool:

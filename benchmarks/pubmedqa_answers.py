@@ -37,6 +37,7 @@ def main() -> None:
     from assistant.service import Assistant
     from assistant.settings import get_settings
     from assistant.store import build_index, load_index, read_manifest
+    from assistant.vocab.reading import Reader
 
     settings = get_settings()
     embedder = SentenceTransformerEmbedder(settings.model)
@@ -56,7 +57,8 @@ def main() -> None:
     set_threads(settings.query_threads)
     retriever = IndexRetriever(index, embedder, settings.retrieval)
     lexicon = TopicLexicon.build(index.documents.values(), index.passages)
-    assistant = Assistant(settings, embedder, index, retriever, None, lexicon)
+    assert index.vocabulary is not None
+    assistant = Assistant(settings, embedder, index, retriever, None, lexicon, Reader(index.vocabulary))
 
     rows = [json.loads(line) for line in (args.beir / "queries.jsonl").open(encoding="utf-8")]
     rows = [r for r in rows if r.get("metadata", {}).get("long_answer")][: args.limit or None]

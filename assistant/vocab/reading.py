@@ -58,13 +58,20 @@ _YESNO = re.compile(
 )
 
 _AGE_RANGE = re.compile(r"\b(?:aged?|ages)\s+(\d{1,3})\s*(?:to|-|–|and)\s*(\d{1,3})\b")
-_AGE_LT = re.compile(r"\b(?:under|below|less than|younger than|<)\s*(\d{1,3})\b")
+# A number that is an age: not followed by a unit of something else ("below 150/90 mmHg", "under 5 mg").
+_NOT_UNIT = (
+    r"(?!\s*(?:/|mm|mg|%|kg|ml|mmol|mcg|micro|µ|ng|units?\b|g\b|l\b|weeks?|days?|months?|hours?|h\b|min|"
+    r"points?|score|breaths|beats|\.\d|,\d))"
+)
+_AGE_LT = re.compile(r"\b(?:under|below|less than|younger than|<)\s*(\d{1,3})s?\b" + _NOT_UNIT)
 _AGE_GE = re.compile(
-    r"\b(?:over|above|older than|>=?|≥)\s*(\d{1,3})s?\b|\b(\d{1,3})\s*(?:years? )?(?:and|or) (?:over|older|above)\b"
-    r"|\b(\d{1,3})\s*\+"
+    r"\b(?:over|above|older than|>=?|≥)\s*(\d{1,3})s?\b"
+    + _NOT_UNIT
+    + r"|\b(\d{1,3})\s*(?:years? )?(?:and|or) (?:over|older|above)\b|\b(\d{1,3})\s*\+"
 )
 _AGE_EXACT = re.compile(
-    r"\b(\d{1,3})\s*(?:yo|y/o|yr old|year old|years old|-year-old)\b|\b(?:aged?|is) (\d{1,3})\b"
+    r"\b(\d{1,3})\s*(?:yo|y/o|yr old|year old|years old|-year-old)\b"
+    r"|\b(?:aged?|(?:pts?|patients?|she|he|who|they)(?:['’]s| is| are))\s+(\d{1,3})\b" + _NOT_UNIT
 )
 POPULATIONS: dict[str, re.Pattern[str]] = {
     "pregnancy": re.compile(r"\bpregnan\w*|\bchildbearing\b|\bantenatal\b|\bbreastfeed\w*", re.I),
@@ -135,9 +142,8 @@ class Reading:
     age: AgeBand | None = None
     contrasts: frozenset[str] = frozenset()  # "prevention:primary", "setting:outpatient" ...
     parts: tuple[str, ...] = ()  # the plain text of each part of a multi-part question (one part: empty)
-    unknown: tuple[
-        str, ...
-    ] = ()  # words neither the library nor its abbreviations know, and no typo of theirs
+    unknown: tuple[str, ...] = ()  # words neither the library nor its abbreviations know, nor a typo of one
+    alternatives: tuple[tuple[str, str], ...] = ()  # (the user's word, a word the library may use instead)
 
     def notes(self) -> list[str]:
         """What was understood, in words ('"hypertention" read as "hypertension"', "AF = atrial fibrillation")."""
@@ -158,12 +164,18 @@ def kinds_of(text: str) -> frozenset[str]:
 
 
 def age_band(text: str) -> AgeBand | None:
+    """The ages `text` speaks of ("under 80", "80 and over", "aged 50 to 80", "87 yo"); None when it names
+    none, or names both sides of one age ("older and younger than 80")."""
     low = text.lower()
     if m := _AGE_RANGE.search(low):
-        return AgeBand(int(m.group(1)), int(m.group(2)) + 1)
-    if m := _AGE_LT.search(low):
+        first, last = int(m.group(1)), int(m.group(2))
+        return AgeBand(first, last + 1) if first <= last else None
+    below, above = _AGE_LT.search(low), _AGE_GE.search(low)
+    if below and above:
+        return None
+    if m := below:
         return AgeBand(None, int(m.group(1)))
-    if m := _AGE_GE.search(low):
+    if m := above:
         return AgeBand(int(next(g for g in m.groups() if g)), None)
     if m := _AGE_EXACT.search(low):
         age = int(next(g for g in m.groups() if g))
@@ -197,6 +209,7 @@ class Reader:
         corrections: list[tuple[str, str]] = []
         expansions: list[tuple[str, Expansion]] = []
         self._unknown: list[str] = []
+        self._alternatives: list[tuple[str, str]] = []
         context_stems = set(spelling_terms(f"{question} {context}"))
         pos = 0
         for m in _TOKEN.finditer(question):
@@ -225,6 +238,7 @@ class Reader:
             contrasts=contrasts_of(plain),
             parts=parts if len(parts) > 1 else (),
             unknown=tuple(self._unknown),
+            alternatives=tuple(self._alternatives),
         )
 
     def _token(
@@ -240,6 +254,7 @@ class Reader:
             low = token = _SHORTHAND[low]
         if low in SYNONYMS:
             extra = [w for w in SYNONYMS[low] if vocab.knows_phrase(w)]
+            self._alternatives += [(token, w) for w in extra]
             return (f"{token} ({', '.join(extra)})" if extra else token), token
         if self._abbreviation_like(token):
             expansion = self.expand(token, context)

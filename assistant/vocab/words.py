@@ -12,7 +12,7 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Section heading (lower case) -> cues that show a question asks about that aspect. A cue is one or more words;
 # each of its words matches the beginning of a question word, in order ("diagnos" matches "diagnosed").
 ASPECT_CUES: dict[str, tuple[str, ...]] = {
-    "presentation": ("present", "symptom", "sign", "feature", "clinical picture"),
+    "presentation": ("present", "symptom", "sign", "signs", "feature", "clinical picture"),
     "diagnosis": ("diagnos", "test", "tests", "testing", "criteria", "investigat", "confirm", "work-up", "workup",
                   "imaging"),
     "treatment": ("treat", "therap", "manag", "drug", "medication", "first-line", "first line", "tx", "rx"),
@@ -30,7 +30,7 @@ ASPECT_CUES: dict[str, tuple[str, ...]] = {
 
 # Cues that are whole words, not word beginnings ("test" must not match "testosterone", "kid" not "kidney").
 _WHOLE = frozenset({"test", "tests", "testing", "cause", "causes", "caused", "causing", "kid", "kids", "child",
-                    "children", "sign", "tx", "rx", "older"})  # fmt: skip
+                    "children", "sign", "signs", "tx", "rx", "older"})  # fmt: skip
 
 
 def tokens(text: str) -> list[str]:
@@ -49,9 +49,11 @@ def has_cue(words: list[str], cue: str) -> bool:
     for i in range(len(words) - n + 1):
         if all(_word_matches(p, w) for p, w in zip(parts, words[i : i + n], strict=True)):
             return True
-    # "first-line" written as one hyphenated token, or the cue hyphenated and the text not
+    # "first-line" written as one hyphenated token, or the cue hyphenated and the text not ("work up")
     joined = "-".join(parts)
-    return n > 1 and any(w.startswith(joined) for w in words)
+    if n > 1 and any(w.startswith(joined) for w in words):
+        return True
+    return n == 1 and "-" in cue and has_cue(words, cue.replace("-", " "))
 
 
 @lru_cache(maxsize=4096)
@@ -81,7 +83,7 @@ QUESTION_WORDS = frozenset(
         "before already well still further actually really much many more less good right take takes taking show "
         "shows has have had get gets give given go know make made apply applies work works choose would will "
         "there any some something anything tell explain describe list please compare contrast discuss "
-        "information info interested learn"
+        "information info interested learn ok okay worth worthwhile still actually any anything else extra"
     )
 )
 

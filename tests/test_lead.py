@@ -1,0 +1,160 @@
+"""What a sentence offers as an answer (`assistant.lead`): the kind of answer it gives (a dose, a drug, a
+threshold, a time), whether it agrees with the question's qualifiers (age band, population, contrasts), and
+whether it leans on unseen text or only states a document's scope; and how that moves its lead score."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.lead import drug_words, lead_adjustment, offers, profile, qualifier_fit, shared_phrases
+from assistant.settings import ComposerSettings
+from assistant.vocab.reading import Reading, age_band, contrasts_of, populations_of
+
+
+def reading(question: str, kinds: frozenset[str] = frozenset()) -> Reading:
+    """A reading of `question` with its qualifiers and no typos or abbreviations."""
+    return Reading(
+        question=question,
+        text=question,
+        plain=question,
+        kinds=kinds,
+        age=age_band(question),
+        populations=populations_of(question),
+        contrasts=contrasts_of(question),
+    )
+
+
+# -- profile / offers
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ("Give apixaban 5 mg twice daily.", "dose"),  # "5 mg"
+        ("The usual dose is 20 mg once a day.", "dose"),  # "20 mg"
+        ("Offer apixaban to people with atrial fibrillation.", "drug"),  # a -xaban drug, recommended
+        ("Aim for a blood pressure below 140/90 mmHg.", "threshold"),  # "140/90", "mmHg"
+        ("Continue treatment for 3 months.", "timing"),  # "3 months"
+        ("Offer screening to people aged 50 to 74 years.", "who"),  # criteria: "aged 50"
+    ],
+)
+def test_a_sentence_offers_the_kind_of_answer_it_states(sentence: str, kind: str) -> None:
+    assert offers(kind, profile(sentence))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ("Apixaban is an anticoagulant.", "dose"),  # no amount
+        ("Atrial fibrillation is common in older people.", "drug"),  # names no drug
+        ("Apixaban is an anticoagulant.", "drug"),  # a drug, but neither recommended nor a finding
+        ("Blood pressure rises with age.", "threshold"),  # no number
+        ("Give apixaban 5 mg twice daily.", "an unknown kind"),
+    ],
+)
+def test_a_sentence_does_not_offer_what_it_does_not_state(sentence: str, kind: str) -> None:
+    assert not offers(kind, profile(sentence))
+
+
+def test_drug_words_names_drugs_and_classes() -> None:
+    assert drug_words("Offer apixaban or an SGLT2 inhibitor.") == {"apixaban", "inhibitor"}
+    assert drug_words("Rest and fluids.") == {"fluids"}
+    assert drug_words("Rest helps.") == set()
+
+
+def test_statins_are_a_drug_class() -> None:
+    assert drug_words("Offer a statin.") == {"statin"}
+    assert offers("drug", profile("Offer statins for primary prevention."))
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "This trial enrolled 500 people with atrial fibrillation.",  # starts with "This"
+        "These patients had fewer strokes.",
+        "However, apixaban reduced bleeding.",
+        "Apixaban was tested in the same trial.",  # "the same trial" anywhere
+    ],
+)
+def test_a_sentence_leaning_on_unseen_text_is_dangling(sentence: str) -> None:
+    assert profile(sentence).dangling
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Apixaban reduces stroke in atrial fibrillation.",
+        "Thistle is not a drug.",  # "This" must be a whole word
+    ],
+)
+def test_a_self_contained_sentence_is_not_dangling(sentence: str) -> None:
+    assert not profile(sentence).dangling
+
+
+def test_a_scope_statement_is_scope() -> None:
+    assert profile("NICE guideline NG136 covers diagnosing and managing hypertension.").scope
+    assert profile("Patients were randomised to apixaban or warfarin.").scope
+    assert not profile("Offer a diuretic to people with hypertension.").scope
+
+
+# -- qualifier_fit
+
+
+# "For people aged 80 and over" states the band [80, ..). "adults under 80" asks [.., 80): they share no year,
+# a conflict (-1); "over 80" asks [80, ..), the same people (+1).
+@pytest.mark.parametrize(
+    ("question", "fit"),
+    [
+        ("blood pressure target in adults under 80", -1.0),
+        ("blood pressure target over 80", 1.0),
+        ("blood pressure target in people aged 85", 1.0),  # [85, 86) lies inside [80, ..)
+        ("blood pressure target in adults", 0.0),  # no age asked: no qualifier to agree with
+    ],
+)
+def test_an_age_band_agrees_or_conflicts(question: str, fit: float) -> None:
+    sentence = profile("For people aged 80 and over, offer treatment after a discussion.")
+    assert qualifier_fit(reading(question), sentence) == fit
+
+
+def test_the_nice_over_80_target_conflicts_with_under_80() -> None:
+    sentence = profile("For people aged 80 and over, aim for a clinic blood pressure below 150/90 mmHg.")
+    assert qualifier_fit(reading("blood pressure target in adults under 80"), sentence) < 0
+
+
+def test_a_population_not_asked_about_counts_against() -> None:
+    about_pregnancy = profile("In pregnant women, labetalol is offered.")
+    assert qualifier_fit(reading("first line drug for hypertension"), about_pregnancy) == -1.0
+    assert qualifier_fit(reading("hypertension drug in pregnancy"), about_pregnancy) == 1.0
+
+
+def test_a_contrast_agrees_or_conflicts() -> None:
+    asked = reading("statins for primary prevention")
+    assert qualifier_fit(asked, profile("Offer atorvastatin for primary prevention.")) == 1.0
+    assert qualifier_fit(asked, profile("Offer atorvastatin for secondary prevention.")) == -1.0
+    assert qualifier_fit(asked, profile("Offer atorvastatin.")) == 0.0  # states neither
+
+
+# -- lead_adjustment / shared_phrases
+
+
+def test_lead_adjustment_penalises_dangling_and_scope_sentences() -> None:
+    cfg = ComposerSettings()
+    # no reading: only the penalties apply; "This trial enrolled ..." is both dangling and scope
+    assert lead_adjustment(None, "This trial enrolled 500 people.", cfg) == pytest.approx(
+        -(cfg.dangling_penalty + cfg.scope_penalty)
+    )
+    assert lead_adjustment(None, "Offer apixaban to people with atrial fibrillation.", cfg) == 0.0
+
+
+def test_lead_adjustment_boosts_the_kind_of_answer_asked_for() -> None:
+    cfg = ComposerSettings()
+    asked = reading("what dose of apixaban", kinds=frozenset({"dose"}))
+    with_dose = lead_adjustment(asked, "Apixaban 5 mg is given twice daily.", cfg)
+    without = lead_adjustment(asked, "Apixaban is given twice daily.", cfg)
+    assert with_dose - without == pytest.approx(cfg.kind_boost)  # the two differ only in "5 mg"
+
+
+def test_shared_phrases_counts_two_word_phrases() -> None:
+    # the question's bigrams of content words: (statin, primari), (primari, prevent)
+    assert shared_phrases("statins in primary prevention", "Primary prevention with statins.") == 1
+    assert shared_phrases("statins in primary prevention", "Prevention is primary.") == 0  # reversed
