@@ -238,8 +238,9 @@ def compose(
     answered = _quantity_answered(asked, candidates, settings) and _dose_answered(
         reading, candidates, settings
     )
-    if best < floor or not usable or coverage < 0.5 or not answered:
-        return _abstain(question, query, hits, conversation_id)
+    unknown_names = reading.unknown_names if reading is not None else ()
+    if best < floor or not usable or coverage < 0.5 or not answered or unknown_names:
+        return _abstain(question, query, hits, conversation_id, unknown_names)
 
     chosen = _leads(usable, reading, settings)
     leads = len(chosen)
@@ -358,9 +359,17 @@ def _render(
     )
 
 
-def _abstain(question: str, query: str, hits: Sequence[Hit], conversation_id: str | None) -> Answer:
+def _abstain(
+    question: str,
+    query: str,
+    hits: Sequence[Hit],
+    conversation_id: str | None,
+    unknown_names: Sequence[str] = (),
+) -> Answer:
     topics = _nearest_topics(hits)
     text = ABSTAIN_TEXT
+    if unknown_names:
+        text += " They never mention " + ", ".join(f'"{n}"' for n in unknown_names) + "."
     if topics:
         text += " The nearest topics they cover: " + "; ".join(topics) + "."
     return Answer(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .lexical import spelling_terms, stop_words, terms
 from .types import Document, Passage
-from .vocab.words import MODIFIERS, PATIENT_WORDS, QUESTION_WORDS
+from .vocab.words import MODIFIERS, PATIENT_WORDS, QUESTION_WORDS, aspects_of
 
 MAX_LABEL_WORDS = 8
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -211,6 +211,12 @@ def resolve(
 def _carry(question: str, topic: str, last: TurnContext) -> str:
     """A follow-up searched with the conversation's topic and what the turn before asked of it ("target
     level?" after "how often are lithium levels checked" searches lithium levels too)."""
+    if aspects_of(
+        question
+    ):  # a new aspect of the topic ("how is it diagnosed?"), not more of the last subject
+        return f"{question} {topic}"
     own = set(terms(question)) | set(terms(topic))
-    subject = [w for w in _TOKEN.findall(surface_topic(last.question)) if terms(w) and terms(w)[0] not in own]
+    subject = [
+        w for w in _TOKEN.findall(surface_topic(last.resolved_query)) if terms(w) and terms(w)[0] not in own
+    ]
     return " ".join([question, topic, *subject])

@@ -12,21 +12,8 @@ from itertools import pairwise
 from .lexical import spelling_terms
 from .settings import ComposerSettings
 from .vocab.reading import AgeBand, Reading, age_band, contrasts_of, populations_of
+from .vocab.words import DRUG
 
-_DRUG = re.compile(
-    r"\b(?:\w+(?:mab|pril|sartan|olol|alol|statin|gliflozin|glutide|gliptin|xaban|gatran|parin|cillin|mycin|"
-    r"floxacin|cycline|azole|dipine|zepam|zolam|triptan|dronate|prazole|formin|oxetine|aline|pramine|tiapine|"
-    r"apine|idone|semide|thiazide)|inhibitors?|blockers?|agonists?|antagonists?|"
-    r"statins?|anticoagula\w*|antibiotics?|antiplatelet\w*|insulin|aspirin|warfarin|heparin|levothyroxine|lithium|"
-    r"clozapine|riluzole|adrenaline|epinephrine|noradrenaline|norepinephrine|vasopressin|steroids?|"
-    r"corticosteroids?|prednisolone|benzodiazepines?|thiamine|levodopa|denosumab|bisphosphonates?|DOACs?|"
-    r"LMWH|SSRIs?|SNRIs?|ICS|LABA|LAMA|SABA|alteplase|tenecteplase|thrombolysis|antidepressants?|"
-    r"antipsychotics?|iron|fluids?|crystalloids?|salbutamol|budesonide|formoterol|oxygen|valproate|"
-    r"lamotrigine|levetiracetam|carbamazepine|topiramate|propranolol|amitriptyline|memantine|donepezil|"
-    r"rivastigmine|galantamine|ticagrelor|clopidogrel|prasugrel|metformin|furosemide|rifampicin|isoniazid|"
-    r"nitrofurantoin|trimethoprim|amoxicillin|doxycycline|azithromycin|macrolides?|ceftriaxone)\b",
-    re.I,
-)
 _DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:-|to|–)?\s*\d*(?:[.,]\d+)?\s*(?:mg|micrograms?|mcg|µg|g|units?|ml|mL|IU|mmol)\b"
                    r"(?:/kg|/day|/m2)?", re.I)  # fmt: skip
 _THRESHOLD = re.compile(
@@ -63,7 +50,7 @@ _FINDING = re.compile(
 # A sentence leaning on text the reader does not see ("This question", "These patients", "Other trials").
 _DANGLING = re.compile(
     r"^(?:this|these|that|those|it|its|they|their|such|both|the (?:trial|study|same|latter|former|results?|"
-    r"authors|findings)|here|there|however|also|other (?:trials|studies)|in (?:this|that|these|both)|"
+    r"authors|findings)|here|there|however|also|other|others|in (?:this|that|these|both)|"
     r"for (?:this|these|them|such)|of (?:these|them))\b|\b(?:this question|these patients|the same (?:trial|"
     r"study)|as above|other trials|this trial|this study|this approach|also)\b",
     re.I,
@@ -98,7 +85,7 @@ class Profile:
 @lru_cache(maxsize=65536)
 def profile(text: str) -> Profile:
     return Profile(
-        drug=bool(_DRUG.search(text)),
+        drug=bool(DRUG.search(text)),
         dose=bool(_DOSE.search(text)),
         threshold=bool(_THRESHOLD.search(text)),
         timing=bool(_TIME.search(text)),
@@ -122,7 +109,7 @@ _CLASS = re.compile(
 
 def drug_words(text: str, *, classes: bool = True) -> set[str]:
     """The drug names (and, with `classes`, drug classes) `text` names, lower-cased ("rivaroxaban", "statin")."""
-    found = {m.group(0).lower() for m in _DRUG.finditer(text)}
+    found = {m.group(0).lower() for m in DRUG.finditer(text)}
     return found if classes else {w for w in found if not _CLASS.match(w)}
 
 
@@ -147,22 +134,27 @@ def _ages_conflict(asked: AgeBand, stated: AgeBand) -> bool:
     return hi_a <= lo_s or hi_s <= lo_a
 
 
-def qualifier_fit(reading: Reading, p: Profile) -> float:
-    """+1 for each qualifier of the question the sentence states, -1 for each it contradicts (another age band,
-    a special population the question did not ask about)."""
-    fit = 0.0
+def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:
+    """(agreements, conflicts) of a sentence with the question's qualifiers: an age band, a population, a
+    contrasting qualifier (primary or secondary prevention ...) the sentence states as the question does, or
+    states otherwise (another age band, a special population the question did not ask about)."""
+    agree = conflict = 0
     if reading.age is not None and p.age is not None:
-        fit += -1.0 if _ages_conflict(reading.age, p.age) else 1.0
-    fit += len(reading.populations & p.populations)
-    fit -= len(p.populations - reading.populations)
+        if _ages_conflict(reading.age, p.age):
+            conflict += 1
+        else:
+            agree += 1
+    agree += len(reading.populations & p.populations)
+    if not reading.kinds & {"who", "indication"}:  # for "who should ...", the populations are the answer
+        conflict += len(p.populations - reading.populations)
     for asked in reading.contrasts:
         group = asked.split(":", 1)[0]
         stated = {c for c in p.contrasts if c.startswith(group + ":")}
         if asked in stated:
-            fit += 1.0
+            agree += 1
         elif stated:
-            fit -= 1.0  # about other patients than those asked about
-    return fit
+            conflict += 1  # about other patients than those asked about
+    return agree, conflict
 
 
 def lead_adjustment(reading: Reading | None, text: str, settings: ComposerSettings) -> float:
@@ -177,13 +169,21 @@ def lead_adjustment(reading: Reading | None, text: str, settings: ComposerSettin
     if reading is None:
         return adjust
     wanted = set(reading.kinds) - {"diagnosis"} if reading.kinds - {"diagnosis"} else set(reading.kinds)
-    if wanted and any(offers(k, p) for k in wanted):
+    named = _named_drugs(reading.plain)
+    about_named = not named or bool(named & set(spelling_terms(text)))  # the drug the question names, if any
+    if wanted and about_named and any(offers(k, p) for k in wanted):
         adjust += settings.kind_boost
     if reading.yes_no and (p.finding or p.recommends):
         adjust += settings.kind_boost / 2
-    adjust += settings.qualifier_weight * qualifier_fit(reading, p)
+    agree, conflict = qualifier_fit(reading, p)
+    adjust += settings.qualifier_weight * agree - settings.conflict_penalty * conflict
     adjust += settings.phrase_boost * min(2, shared_phrases(reading.plain, text))
     return adjust
+
+
+@lru_cache(maxsize=4096)
+def _named_drugs(question: str) -> frozenset[str]:
+    return frozenset(t for d in drug_words(question) for t in spelling_terms(d))
 
 
 @lru_cache(maxsize=4096)

@@ -134,7 +134,14 @@ class ComposerSettings(BaseModel):
         ge=0.0,
         le=1.0,
         description="When choosing the lead, added for each qualifier of the question a sentence states (age "
-        "band, pregnancy, children) and taken off for each it contradicts.",
+        "band, pregnancy, children, primary or secondary prevention ...).",
+    )
+    conflict_penalty: float = Field(
+        0.3,
+        ge=0.0,
+        le=2.0,
+        description="When choosing the lead, taken off for each qualifier a sentence contradicts (another age "
+        "band, a special population or a contrasting qualifier the question did not ask about).",
     )
     dangling_penalty: float = Field(
         0.3,

@@ -101,37 +101,40 @@ def test_a_scope_statement_is_scope() -> None:
 
 
 # "For people aged 80 and over" states the band [80, ..). "adults under 80" asks [.., 80): they share no year,
-# a conflict (-1); "over 80" asks [80, ..), the same people (+1).
+# a conflict (0, 1); "over 80" asks [80, ..), the same people (1, 0).
 @pytest.mark.parametrize(
     ("question", "fit"),
     [
-        ("blood pressure target in adults under 80", -1.0),
-        ("blood pressure target over 80", 1.0),
-        ("blood pressure target in people aged 85", 1.0),  # [85, 86) lies inside [80, ..)
-        ("blood pressure target in adults", 0.0),  # no age asked: no qualifier to agree with
+        ("blood pressure target in adults under 80", (0, 1)),
+        ("blood pressure target over 80", (1, 0)),
+        ("blood pressure target in people aged 85", (1, 0)),  # [85, 86) lies inside [80, ..)
+        ("blood pressure target in adults", (0, 0)),  # no age asked: no qualifier to agree with
     ],
 )
-def test_an_age_band_agrees_or_conflicts(question: str, fit: float) -> None:
+def test_an_age_band_agrees_or_conflicts(question: str, fit: tuple[int, int]) -> None:
     sentence = profile("For people aged 80 and over, offer treatment after a discussion.")
     assert qualifier_fit(reading(question), sentence) == fit
 
 
 def test_the_nice_over_80_target_conflicts_with_under_80() -> None:
     sentence = profile("For people aged 80 and over, aim for a clinic blood pressure below 150/90 mmHg.")
-    assert qualifier_fit(reading("blood pressure target in adults under 80"), sentence) < 0
+    assert qualifier_fit(reading("blood pressure target in adults under 80"), sentence) == (0, 1)
 
 
 def test_a_population_not_asked_about_counts_against() -> None:
     about_pregnancy = profile("In pregnant women, labetalol is offered.")
-    assert qualifier_fit(reading("first line drug for hypertension"), about_pregnancy) == -1.0
-    assert qualifier_fit(reading("hypertension drug in pregnancy"), about_pregnancy) == 1.0
+    assert qualifier_fit(reading("first line drug for hypertension"), about_pregnancy) == (0, 1)
+    assert qualifier_fit(reading("hypertension drug in pregnancy"), about_pregnancy) == (1, 0)
 
 
 def test_a_contrast_agrees_or_conflicts() -> None:
     asked = reading("statins for primary prevention")
-    assert qualifier_fit(asked, profile("Offer atorvastatin for primary prevention.")) == 1.0
-    assert qualifier_fit(asked, profile("Offer atorvastatin for secondary prevention.")) == -1.0
-    assert qualifier_fit(asked, profile("Offer atorvastatin.")) == 0.0  # states neither
+    assert qualifier_fit(asked, profile("Offer atorvastatin for primary prevention.")) == (1, 0)
+    assert qualifier_fit(asked, profile("Offer atorvastatin for secondary prevention.")) == (0, 1)
+    assert qualifier_fit(asked, profile("Offer atorvastatin.")) == (0, 0)  # states neither
+    # "less severe" is not "severe": a question about moderate-severe depression conflicts with it
+    severe = reading("first line for moderate-severe depression")
+    assert qualifier_fit(severe, profile("For less severe depression, offer guided self-help.")) == (0, 1)
 
 
 # -- lead_adjustment / shared_phrases

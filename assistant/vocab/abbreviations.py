@@ -40,7 +40,7 @@ PROJECT_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "ASM": ("antiseizure medication",), "ASMs": ("antiseizure medications",),
     "AED": ("antiepileptic drug", "antiseizure medication"), "AEDs": ("antiepileptic drugs", "antiseizure medications"),
     "GTCS": ("generalised tonic-clonic seizures",), "SCZ": ("schizophrenia",), "MDT": ("multidisciplinary team",),
-    "NH": ("nursing home",), "CURB65": ("CURB-65",), "CrCl": ("creatinine clearance",),
+    "NH": ("nursing home",), "DM": ("diabetes",), "CURB65": ("CURB-65",), "CrCl": ("creatinine clearance",),
     # a combined oral contraceptive pill is a combined hormonal contraceptive
     "COCP": ("combined oral contraceptive pill", "combined hormonal contraceptive"),
 }  # fmt: skip

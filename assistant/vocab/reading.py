@@ -7,11 +7,11 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from ..lexical import spelling_terms, stop_words
+from ..lexical import spelling_terms, stop_words, terms
 from .abbreviations import PROJECT_ABBREVIATIONS, Expansion, candidates, known_short_forms
 from .corpus import CorpusVocabulary
 from .spelling import Speller, english_words
-from .words import has_cue, tokens
+from .words import DRUG, QUESTION_WORDS, has_cue, tokens
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’\-][A-Za-z0-9]+)*")
 # Lower-case shorthand of the project list: replaced outright (the library writes the long form).
@@ -25,7 +25,8 @@ _SHORTHAND |= {
     "peds": "children", "kids": "children", "kid": "child", "comorbs": "comorbidities", "ca": "cancer",
     "pressor": "vasopressor", "pressors": "vasopressors", "thrombolyse": "thrombolysis",
     "sats": "oxygen saturation", "pyelo": "pyelonephritis", "cipro": "ciprofloxacin", "moxi": "moxifloxacin",
-    "amox": "amoxicillin", "prn": "as-needed", "preg": "pregnant", "yo": "year old",
+    "amox": "amoxicillin", "prn": "as-needed", "preg": "pregnant", "yo": "year old", "std": "standard",
+    "ex": "former", "eg": "for example", "flu": "influenza", "bloods": "blood tests",
 }  # fmt: skip
 
 # A user's word -> the words a library may use for the same thing: added to what is searched, in brackets.
@@ -41,7 +42,7 @@ _AGE_WORDS = re.compile(r"\b(\d{1,3})\s*(?:yo|y/o|yrs? old|yr old|year old|years
 KIND_CUES: dict[str, tuple[str, ...]] = {
     "dose": ("dose", "doses", "dosing", "dosage", "how much", "mg", "mcg", "microgram"),
     "threshold": ("target", "threshold", "goal", "cutoff", "cut-off", "cut off", "level", "levels", "range",
-                  "score", "how high", "how low", "definition", "define"),
+                  "how high", "how low", "definition", "define"),
     "timing": ("how long", "how soon", "duration", "window", "how often", "frequency", "interval", "timing",
                "until", "how many days", "how many weeks", "how many months", "stop", "continue"),
     "indication": ("when", "who", "should i", "worth", "indicat", "eligib", "start"),
@@ -101,7 +102,7 @@ CONTRASTS: dict[str, dict[str, re.Pattern[str]]] = {
     },
     "severity": {
         "milder": re.compile(r"\b(?:less severe|mild(?:[- ]to[- ]moderate)?)\b", re.I),
-        "severer": re.compile(r"\b(?:more severe|moderate[- ](?:to[- ])?severe|severe)\b", re.I),
+        "severer": re.compile(r"\b(?:more severe|moderate[- ](?:to[- ]|or[- ])?severe|(?<!less )severe)\b", re.I),
     },
 }  # fmt: skip
 
@@ -144,6 +145,11 @@ class Reading:
     parts: tuple[str, ...] = ()  # the plain text of each part of a multi-part question (one part: empty)
     unknown: tuple[str, ...] = ()  # words neither the library nor its abbreviations know, nor a typo of one
     alternatives: tuple[tuple[str, str], ...] = ()  # (the user's word, a word the library may use instead)
+
+    @property
+    def unknown_names(self) -> tuple[str, ...]:
+        """Unknown words that name something (an acronym, a drug): the library cannot speak of it."""
+        return tuple(w for w in self.unknown if len(w) <= 5 or DRUG.fullmatch(w))
 
     def notes(self) -> list[str]:
         """What was understood, in words ('"hypertention" read as "hypertension"', "AF = atrial fibrillation")."""
@@ -261,7 +267,10 @@ class Reader:
             if expansion is not None:
                 expansions.append((token, expansion))
                 return f"{token} ({expansion.long})", expansion.long
-            if not all(vocab.knows_stem(s) for s in spelling_terms(low)):
+            if (
+                not all(vocab.knows_stem(s) for s in spelling_terms(low))
+                and not set(terms(low)) <= QUESTION_WORDS
+            ):
                 self._unknown.append(token)
             return token, token
         if low in vocab.words or low in stop_words() or not low.isalpha():
@@ -272,7 +281,7 @@ class Reader:
         if fixed is None or (
             fixed in vocab.cased and fixed not in vocab.lower
         ):  # never to an acronym ("ats")
-            if low not in english_words():
+            if low not in english_words() and not set(terms(low)) <= QUESTION_WORDS:
                 self._unknown.append(token)
             return token, token
         corrections.append((token, fixed))
@@ -306,6 +315,9 @@ class Reader:
             viable = [e for e in pool if e.source.startswith(tier) and vocab.phrase_documents(e.long)]
             if viable:
                 break
+        if not viable:  # no meaning written as such: one whose words the library all uses, when only one is
+            known = [e for e in pool if vocab.knows_phrase(e.long)]
+            viable = known[:1] if len(known) == 1 else []
         if not viable:
             return None
         if len(viable) == 1:

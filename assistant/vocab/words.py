@@ -9,6 +9,22 @@ from ..lexical import terms
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
+# Drug names (by their stems: -pril, -sartan, -xaban ...) and classes, as clinical text writes them.
+DRUG = re.compile(
+    r"\b(?:\w+(?:mab|vir|tinib|pril|sartan|olol|alol|statin|gliflozin|glutide|gliptin|xaban|gatran|parin|cillin|mycin|"
+    r"floxacin|cycline|azole|dipine|zepam|zolam|triptan|dronate|prazole|formin|oxetine|aline|pramine|tiapine|"
+    r"apine|idone|semide|thiazide)|inhibitors?|blockers?|agonists?|antagonists?|"
+    r"statins?|anticoagula\w*|antibiotics?|antiplatelet\w*|insulin|aspirin|warfarin|heparin|levothyroxine|lithium|"
+    r"clozapine|riluzole|adrenaline|epinephrine|noradrenaline|norepinephrine|vasopressin|steroids?|"
+    r"corticosteroids?|prednisolone|benzodiazepines?|thiamine|levodopa|denosumab|bisphosphonates?|DOACs?|"
+    r"LMWH|SSRIs?|SNRIs?|ICS|LABA|LAMA|SABA|alteplase|tenecteplase|thrombolysis|antidepressants?|"
+    r"antipsychotics?|iron|fluids?|crystalloids?|salbutamol|budesonide|formoterol|oxygen|valproate|"
+    r"lamotrigine|levetiracetam|carbamazepine|topiramate|propranolol|amitriptyline|memantine|donepezil|"
+    r"rivastigmine|galantamine|ticagrelor|clopidogrel|prasugrel|metformin|furosemide|rifampicin|isoniazid|"
+    r"nitrofurantoin|trimethoprim|amoxicillin|doxycycline|azithromycin|macrolides?|ceftriaxone)\b",
+    re.I,
+)
+
 # Section heading (lower case) -> cues that show a question asks about that aspect. A cue is one or more words;
 # each of its words matches the beginning of a question word, in order ("diagnos" matches "diagnosed").
 ASPECT_CUES: dict[str, tuple[str, ...]] = {
