@@ -51,3 +51,9 @@ class EvalDataError(AssistantError):
     """An evaluation data file is missing or malformed."""
 
     status_code = 400
+
+
+class ConfigError(AssistantError):
+    """A setting names something that cannot be used (a file that is missing or of the wrong kind)."""
+
+    status_code = 503

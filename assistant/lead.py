@@ -47,12 +47,18 @@ _FINDING = re.compile(
     r"benefit\w*|effective|harm\w*|no evidence|no difference|similar)\b",
     re.I,
 )
-# A sentence leaning on text the reader does not see ("This question", "These patients", "Other trials").
+# A sentence leaning on text the reader does not see ("This question", "These patients", "Other trials"). Its
+# own source is no such text: "This study", "The trial", "These findings" speak of the document it cites.
+_SELF = (
+    r"(?:study|studies|trial|trials|review|analysis|meta-analysis|findings|results|data|guideline|guidelines|"
+    r"recommendation|recommendations|paper|report|cohort|statement|digest)\b"
+)
 _DANGLING = re.compile(
-    r"^(?:this|these|that|those|it|its|they|their|such|both|the (?:trial|study|same|latter|former|results?|"
-    r"authors|findings)|here|there|however|also|other|others|in (?:this|that|these|both)|"
-    r"for (?:this|these|them|such)|of (?:these|them))\b|\b(?:this question|these patients|the same (?:trial|"
-    r"study)|as above|other trials|this trial|this study|this approach|also)\b",
+    r"^(?:this|these|that|those|such|both)\b(?!\s+(?:\w+\s+)?" + _SELF + r")"
+    r"|^(?:it|its|they|their|them|here|there|however|also|other|others|in (?:that|both)|for (?:these|them|such)|"
+    r"of (?:these|them))\b"
+    r"|\b(?:this question|these patients|these people|these women|these children|this group|as above|"
+    r"other trials|other studies|this approach|also|the same (?:trial|study|patients|group|population))\b",
     re.I,
 )
 # Scope and design statements: what a document covers, not what it recommends.

@@ -20,6 +20,7 @@ from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, normalise, source_fingerprint
 from .retrieve import CrossEncoderReranker, IndexRetriever
 from .rewriter import ChatRewriter, Rewriter
+from .scorer import LeadScorer, load_lead_scorer
 from .settings import Settings
 from .store import LoadedIndex, build_index, load_index, read_manifest
 from .types import Answer, Filters, Hit
@@ -86,6 +87,7 @@ class Assistant:
     lexicon: TopicLexicon
     reader: Reader
     rewriter: Rewriter | None = None
+    lead_scorer: LeadScorer | None = None
 
     @classmethod
     def open(
@@ -133,7 +135,10 @@ class Assistant:
                 timeout_s=conv.rewriter_timeout_s,
             )
         assert index.vocabulary is not None  # LoadedIndex builds one when the generation has none
-        return cls(settings, embedder, index, retriever, store, lexicon, Reader(index.vocabulary), rewriter)
+        scorer = load_lead_scorer(settings.composer.lead_model)
+        return cls(
+            settings, embedder, index, retriever, store, lexicon, Reader(index.vocabulary), rewriter, scorer
+        )
 
     def close(self) -> None:
         if self.conversations is not None:
@@ -251,6 +256,7 @@ class Assistant:
             query_vector=query_vector, sentence_vectors=vectors, conversation_id=conversation_id,
             unknown_terms=self.lexicon.unknown_terms(reading.plain), follow_up_topic=follow_up_topic or None,
             reading=reading, topics=self.answer_topics(reading, hits, follow_up_topic),
+            lead_scorer=self.lead_scorer,
         )  # fmt: skip
         answer.understood = reading.notes()
         return answer

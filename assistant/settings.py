@@ -116,6 +116,12 @@ class ComposerSettings(BaseModel):
             "passage's: a sentence from a passage the retriever ranks far below must match much better to be used."
         ),
     )
+    lead_model: str = Field(
+        "bundled",
+        description="The learned lead scorer: 'bundled' (trained on the dev half of evals/clinician.jsonl with "
+        "the default embedding model), a path to weights from scripts/train_lead_scorer.py, or 'none' for the "
+        "hand-set lead adjustment.",
+    )
     lead_window: float = Field(
         0.15,
         ge=0.0,

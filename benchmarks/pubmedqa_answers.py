@@ -34,6 +34,7 @@ def main() -> None:
     from assistant.followup import TopicLexicon
     from assistant.ingest import load_corpus, source_fingerprint
     from assistant.retrieve import IndexRetriever
+    from assistant.scorer import load_lead_scorer
     from assistant.service import Assistant
     from assistant.settings import get_settings
     from assistant.store import build_index, load_index, read_manifest
@@ -58,7 +59,10 @@ def main() -> None:
     retriever = IndexRetriever(index, embedder, settings.retrieval)
     lexicon = TopicLexicon.build(index.documents.values(), index.passages)
     assert index.vocabulary is not None
-    assistant = Assistant(settings, embedder, index, retriever, None, lexicon, Reader(index.vocabulary))
+    scorer = load_lead_scorer(settings.composer.lead_model)
+    assistant = Assistant(
+        settings, embedder, index, retriever, None, lexicon, Reader(index.vocabulary), None, scorer
+    )
 
     rows = [json.loads(line) for line in (args.beir / "queries.jsonl").open(encoding="utf-8")]
     rows = [r for r in rows if r.get("metadata", {}).get("long_answer")][: args.limit or None]

@@ -19,7 +19,7 @@ def reading(question: str, kinds: frozenset[str] = frozenset()) -> Reading:
         plain=question,
         kinds=kinds,
         age=age_band(question),
-        populations=populations_of(question),
+        populations=populations_of(question, from_age=True),
         contrasts=contrasts_of(question),
     )
 
@@ -70,14 +70,27 @@ def test_statins_are_a_drug_class() -> None:
 @pytest.mark.parametrize(
     "sentence",
     [
-        "This trial enrolled 500 people with atrial fibrillation.",  # starts with "This"
+        "This question was tested directly.",  # starts with "This", not about its own source
         "These patients had fewer strokes.",
+        "Other trials found the same.",
         "However, apixaban reduced bleeding.",
         "Apixaban was tested in the same trial.",  # "the same trial" anywhere
     ],
 )
 def test_a_sentence_leaning_on_unseen_text_is_dangling(sentence: str) -> None:
     assert profile(sentence).dangling
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "This trial enrolled 500 people with atrial fibrillation.",  # the cited source speaks of itself
+        "These findings support early anticoagulation.",
+        "This meta-analysis pooled nine trials.",
+    ],
+)
+def test_a_source_speaking_of_itself_stands_alone(sentence: str) -> None:
+    assert not profile(sentence).dangling
 
 
 @pytest.mark.parametrize(
@@ -142,8 +155,8 @@ def test_a_contrast_agrees_or_conflicts() -> None:
 
 def test_lead_adjustment_penalises_dangling_and_scope_sentences() -> None:
     cfg = ComposerSettings()
-    # no reading: only the penalties apply; "This trial enrolled ..." is both dangling and scope
-    assert lead_adjustment(None, "This trial enrolled 500 people.", cfg) == pytest.approx(
+    # no reading: only the penalties apply; "These patients were enrolled ..." is both dangling and scope
+    assert lead_adjustment(None, "These patients were enrolled in 2019.", cfg) == pytest.approx(
         -(cfg.dangling_penalty + cfg.scope_penalty)
     )
     assert lead_adjustment(None, "Offer apixaban to people with atrial fibrillation.", cfg) == 0.0

@@ -154,8 +154,11 @@ def test_age_band(text: str, band: AgeBand | None) -> None:
 
 
 def test_a_young_age_band_is_a_child() -> None:
-    assert "children" in populations_of("aged 2 to 5")  # high 6 <= 16
-    assert "children" not in populations_of("aged 40 to 74")
+    assert "children" in populations_of("aged 2 to 5", from_age=True)  # high 6 <= 16
+    assert "children" not in populations_of("aged 40 to 74", from_age=True)
+    assert "older" in populations_of("she is 78", from_age=True)  # low 78 >= 65
+    # a sentence's age band is compared as an age, not counted again as a population
+    assert populations_of("aged 2 to 5") == frozenset()
 
 
 def test_under_18s_is_an_age_band() -> None:

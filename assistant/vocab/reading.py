@@ -189,11 +189,17 @@ def age_band(text: str) -> AgeBand | None:
     return None
 
 
-def populations_of(text: str) -> frozenset[str]:
+def populations_of(text: str, *, from_age: bool = False) -> frozenset[str]:
+    """The special populations `text` names; with `from_age` (a question), also those its age implies (a
+    14-year-old is a child, a 78-year-old an older person)."""
     found = {name for name, pattern in POPULATIONS.items() if pattern.search(text)}
+    if not from_age:
+        return frozenset(found)
     band = age_band(text)
     if band and band.high is not None and band.high <= 16:
         found.add("children")
+    if band and band.low is not None and band.low >= 65:
+        found.add("older")
     return frozenset(found)
 
 
@@ -239,7 +245,7 @@ class Reader:
             expansions=tuple(expansions),
             kinds=kinds_of(plain),
             yes_no=bool(_YESNO.search(plain.strip().lower())),
-            populations=populations_of(plain),
+            populations=populations_of(plain, from_age=True),
             age=age_band(plain),
             contrasts=contrasts_of(plain),
             parts=parts if len(parts) > 1 else (),

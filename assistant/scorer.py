@@ -1,0 +1,160 @@
+"""A learned lead scorer: which usable sentence should lead the answer, from what the sentence offers the question.
+
+A linear model over a few dozen features of a (question reading, sentence) pair, trained listwise (softmax over a
+question's candidate sentences; the sentences that state the question's `lead_facts` are the targets) on the DEV
+half of `evals/clinician.jsonl` only, by `scripts/train_lead_scorer.py`. The weights are a small JSON file; the
+composer uses them when they are configured and falls back to the hand-set `lead_adjustment` otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import ConfigError
+from .lead import drug_words, offers, profile, qualifier_fit, shared_phrases
+from .lexical import spelling_terms
+from .vocab.reading import Reading
+
+KINDS = ("drug", "dose", "threshold", "timing", "indication", "who", "diagnosis", "prognosis")
+BUNDLED = Path(__file__).resolve().parent / "data" / "lead_scorer.json"
+
+
+class Scored(Protocol):
+    """What the scorer reads of a candidate sentence (the composer's `Candidate`)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def relevance(self) -> float: ...
+    @property
+    def hit_rank(self) -> int: ...
+    @property
+    def sentence_index(self) -> int: ...
+
+
+FEATURES: tuple[str, ...] = (
+    "score", "relevance", "gap_to_best", "hit_rank", "first_sentence", "words_log",
+    *(f"asks_{k}_offers" for k in KINDS), "asks_kind_offers_none",
+    "yes_no_finding", "agree", "conflict", "dangling", "scope", "phrases", "named_drug", "named_drug_missing",
+    "recommends", "finding", "drug", "dose", "threshold", "timing", "criteria", "guideline",
+)  # fmt: skip
+
+
+def features(reading: Reading | None, c: Scored, best_score: float, guideline: bool) -> np.ndarray[Any, Any]:
+    """The feature vector of one candidate sentence for one question (in the order of `FEATURES`)."""
+    p = profile(c.text)
+    kinds = reading.kinds if reading is not None else frozenset()
+    asked = [k in kinds and offers(k, p) for k in KINDS]
+    agree, conflict = qualifier_fit(reading, p) if reading is not None else (0, 0)
+    named = (
+        {t for d in drug_words(reading.plain) for t in spelling_terms(d)} if reading is not None else set()
+    )
+    has_named = bool(named & set(spelling_terms(c.text)))
+    values = [
+        c.score, c.relevance, best_score - c.score, min(c.hit_rank, 10) / 10, float(c.sentence_index == 0),
+        math.log(1 + len(c.text.split())), *map(float, asked), float(bool(kinds) and not any(asked)),
+        float(bool(reading and reading.yes_no) and (p.finding or p.recommends)), float(agree), float(conflict),
+        float(p.dangling), float(p.scope), float(min(2, shared_phrases(reading.plain, c.text)) if reading else 0),
+        float(has_named), float(bool(named) and not has_named), float(p.recommends), float(p.finding),
+        float(p.drug), float(p.dose), float(p.threshold), float(p.timing), float(p.criteria), float(guideline),
+    ]  # fmt: skip
+    return np.asarray(values, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class LeadScorer:
+    weights: np.ndarray[Any, Any]
+    mean: np.ndarray[Any, Any]
+    scale: np.ndarray[Any, Any]
+
+    def scores(self, rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        result: np.ndarray[Any, Any] = ((rows - self.mean) / self.scale) @ self.weights
+        return result
+
+    def best(self, reading: Reading | None, pool: Sequence[Scored], guideline: Sequence[bool]) -> int:
+        """Index in `pool` of the sentence to lead with, among those that `may_lead`."""
+        top = max(c.score for c in pool)
+        allowed = may_lead(reading, pool)
+        rows = np.stack([features(reading, pool[i], top, guideline[i]) for i in allowed])
+        s = self.scores(rows)
+        best = max(
+            range(len(allowed)),
+            key=lambda j: (s[j], -pool[allowed[j]].hit_rank, -pool[allowed[j]].sentence_index),
+        )
+        return allowed[best]
+
+    # -- storage
+    def to_json(self, **meta: Any) -> str:
+        data = {
+            "features": list(FEATURES), "weights": self.weights.round(6).tolist(),
+            "mean": self.mean.round(6).tolist(), "scale": self.scale.round(6).tolist(), **meta,
+        }  # fmt: skip
+        return json.dumps(data, indent=1)
+
+    @classmethod
+    def load(cls, path: Path) -> LeadScorer:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("features") != list(FEATURES):
+            raise ValueError(f"{path}: trained on other features; retrain with scripts/train_lead_scorer.py")
+        return cls(np.asarray(data["weights"]), np.asarray(data["mean"]), np.asarray(data["scale"]))
+
+
+def may_lead(reading: Reading | None, pool: Sequence[Scored]) -> list[int]:
+    """Indices of the sentences of `pool` allowed to lead: none that leans on text not shown, and none about
+    other patients than those asked about while another sentence is not (a rule, not a learned weight)."""
+    standalone = [i for i, c in enumerate(pool) if not profile(c.text).dangling] or list(range(len(pool)))
+    if reading is None:
+        return standalone
+    agreeing = [i for i in standalone if qualifier_fit(reading, profile(pool[i].text))[1] == 0]
+    return agreeing or standalone
+
+
+def load_lead_scorer(setting: str) -> LeadScorer | None:
+    """The scorer `ComposerSettings.lead_model` names: 'bundled', 'none', or a path to trained weights."""
+    if setting == "none":
+        return None
+    path = BUNDLED if setting == "bundled" else Path(setting)
+    if setting == "bundled" and not path.is_file():
+        return None  # a checkout without trained weights: the hand-set lead adjustment
+    try:
+        return LeadScorer.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"ASSISTANT_COMPOSER__LEAD_MODEL={setting!r}: cannot read lead scorer weights ({exc}); "
+            "give a file written by scripts/train_lead_scorer.py, 'bundled' or 'none'"
+        ) from exc
+
+
+def train(
+    groups: Sequence[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]], l2: float, steps: int = 400
+) -> LeadScorer:
+    """Listwise training: for each question, (feature rows of its candidates, 0/1 targets with at least one 1).
+    Minimises the mean of -log(sum of softmax probability on the targets) + l2 |w|^2, by gradient descent on
+    standardised features."""
+    stacked = np.concatenate([x for x, _ in groups])
+    mean = stacked.mean(axis=0)
+    scale = stacked.std(axis=0)
+    scale[scale == 0] = 1.0
+    scaled = [((x - mean) / scale, y.astype(bool)) for x, y in groups]
+    w = np.zeros(stacked.shape[1])
+    rate = min(0.5, 0.4 / (2 * l2)) if l2 > 0 else 0.5  # a step the L2 term cannot overshoot
+    for _ in range(steps):
+        grad = 2 * l2 * w
+        for x, y in scaled:
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            q = np.where(y, p, 0.0)
+            q /= q.sum()
+            grad += x.T @ (p - q) / len(scaled)
+        w -= rate * grad
+    return LeadScorer(w, mean, scale)

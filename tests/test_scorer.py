@@ -1,0 +1,107 @@
+"""The learned lead scorer: it learns what it is shown, survives a save and load, refuses weights of other
+features, keeps its hard rules (no dangling or contradicting lead), and the composer leads with its choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.compose import compose
+from assistant.errors import ConfigError
+from assistant.ingest import make_passages
+from assistant.scorer import BUNDLED, FEATURES, LeadScorer, load_lead_scorer, may_lead, train
+from assistant.settings import ComposerSettings, IngestSettings
+from assistant.types import Document, Hit
+from assistant.vocab.reading import Reading, age_band
+
+
+def _groups(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Questions of 6 candidates with random features; the target is the candidate with the largest feature 3
+    (so a scorer that learnt to weigh feature 3 finds every target)."""
+    out = []
+    for _ in range(n):
+        x = rng.normal(size=(6, len(FEATURES)))
+        y = np.zeros(6, dtype=bool)
+        y[int(np.argmax(x[:, 3]))] = True
+        out.append((x, y))
+    return out
+
+
+def test_training_learns_the_feature_that_decides() -> None:
+    rng = np.random.default_rng(7)
+    model = train(_groups(rng, 80), l2=0.001)
+    held_out = _groups(rng, 40)
+    found = [bool(y[int(np.argmax(model.scores(x)))]) for x, y in held_out]
+    assert sum(found) / len(found) >= 0.9  # chance would be 1/6
+    assert int(np.argmax(np.abs(model.weights))) == 3
+
+
+def test_weights_survive_save_and_load(tmp_path: Path) -> None:
+    model = train(_groups(np.random.default_rng(1), 20), l2=0.01)
+    path = tmp_path / "w.json"
+    path.write_text(model.to_json(trained_on="synthetic"), encoding="utf-8")
+    x = np.random.default_rng(2).normal(size=(5, len(FEATURES)))
+    assert np.allclose(
+        LeadScorer.load(path).scores(x), model.scores(x), atol=1e-4
+    )  # weights kept to 6 places
+
+
+def test_weights_of_other_features_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    path.write_text('{"features": ["score"], "weights": [1], "mean": [0], "scale": [1]}', encoding="utf-8")
+    with pytest.raises(ValueError, match="retrain"):
+        LeadScorer.load(path)
+    with pytest.raises(ConfigError, match="LEAD_MODEL"):
+        load_lead_scorer(str(path))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_lead_scorer(str(tmp_path / "missing.json"))
+    assert load_lead_scorer("none") is None
+
+
+def test_the_bundled_weights_load_and_say_where_they_were_trained() -> None:
+    assert BUNDLED.is_file()
+    assert load_lead_scorer("bundled") is not None
+    assert '"trained_on": "clinician.jsonl split=dev"' in BUNDLED.read_text(encoding="utf-8")
+
+
+class _C:
+    def __init__(self, text: str, score: float = 0.5) -> None:
+        self.text, self.score, self.relevance, self.hit_rank, self.sentence_index = text, score, score, 0, 0
+
+
+def _reading(question: str) -> Reading:
+    return Reading(question=question, text=question, plain=question, age=age_band(question))
+
+
+def test_may_lead_keeps_the_hard_rules() -> None:
+    pool = [
+        _C("These patients had lower mortality."),  # leans on patients the reader does not see
+        _C("For people aged 80 and over, aim for below 150/90 mmHg."),  # other patients than asked about
+        _C("For adults under 80, aim for below 140/90 mmHg."),
+    ]
+    assert may_lead(_reading("bp target under 80"), pool) == [2]
+    # when every sentence breaks a rule, the least bad are kept rather than none
+    assert may_lead(_reading("bp target under 80"), pool[:1]) == [0]
+
+
+def test_compose_leads_with_the_scorers_choice() -> None:
+    doc = Document("d", "Doc", "guideline", "Org", 2020, url="https://example.org/d", topic="Gout")
+    texts = [
+        "Gout is an inflammatory arthritis caused by urate crystals.",
+        "Colchicine 500 micrograms is given.",
+    ]
+    hits = [
+        Hit(p, doc, 1.0, {})
+        for p in make_passages("d", [("Treatment", t) for t in texts], IngestSettings(min_passage_words=0))
+    ]
+    cfg = ComposerSettings(min_sentence_score=0.0, abstain_below=0.0, relative_margin=2.0)
+    weights = np.zeros(len(FEATURES))
+    weights[FEATURES.index("dose")] = 1.0  # a scorer that only wants a dose
+    scorer = LeadScorer(weights, np.zeros(len(FEATURES)), np.ones(len(FEATURES)))
+    question = "gout colchicine"
+    without = compose(question, question, hits, cfg)
+    chosen = compose(question, question, hits, cfg, lead_scorer=scorer)
+    assert chosen.sentences[0].text == texts[1]
+    assert {s.text for s in chosen.sentences} == {s.text for s in without.sentences}  # only the order changes
