@@ -16,6 +16,7 @@ from .compose import compose
 from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
 from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
+from .evidence import Abstention, lead_pool
 from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, normalise, source_fingerprint
 from .retrieve import CrossEncoderReranker, IndexRetriever
@@ -23,9 +24,9 @@ from .rewriter import ChatRewriter, Rewriter
 from .scorer import LeadScorer, load_lead_scorer
 from .settings import Settings
 from .store import LoadedIndex, build_index, load_index, read_manifest
+from .suggest import Suggester
 from .types import Answer, Filters, Hit
 from .vocab.reading import Reader, Reading
-from .vocab.words import FOLLOWUP_TEMPLATES, aspects_of
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -88,6 +89,7 @@ class Assistant:
     reader: Reader
     rewriter: Rewriter | None = None
     lead_scorer: LeadScorer | None = None
+    _suggester: Suggester | None = None
 
     @classmethod
     def open(
@@ -242,15 +244,8 @@ class Assistant:
         conversation_id: str | None,
         follow_up_topic: str | None = None,
     ) -> Answer:
-        vectors = None
-        query_vector = None
-        if self.index.sentence_vectors is not None and hits:
-            query_vector = self.embedder.embed_queries([query])[0]
-            vectors = {}
-            for h in hits:
-                v = self.index.sentence_vectors_of(self.index.by_id[h.passage.passage_id])
-                if v is not None:
-                    vectors[h.passage.passage_id] = v
+        vectors = self._sentence_vectors(hits)
+        query_vector = self.embedder.embed_queries([query])[0] if vectors is not None else None
         answer = compose(
             reading.question, query, hits, self.settings.composer,
             query_vector=query_vector, sentence_vectors=vectors, conversation_id=conversation_id,
@@ -260,6 +255,17 @@ class Assistant:
         )  # fmt: skip
         answer.understood = reading.notes()
         return answer
+
+    def _sentence_vectors(self, hits: Sequence[Hit]) -> dict[str, Any] | None:
+        """The stored sentence vectors of the hits' passages (None when the index has none)."""
+        if self.index.sentence_vectors is None or not hits:
+            return None
+        found = {}
+        for h in hits:
+            v = self.index.sentence_vectors_of(self.index.by_id[h.passage.passage_id])
+            if v is not None:
+                found[h.passage.passage_id] = v
+        return found
 
     def answer_topics(self, reading: Reading, hits: Sequence[Hit], follow_up_topic: str | None) -> set[str]:
         """The topics an answer may quote: a follow-up's (its comorbidity is asked within that topic), else
@@ -279,23 +285,30 @@ class Assistant:
         return hits[0].document.topic or hits[0].document.title
 
     def suggest_followups(self, hits: Sequence[Hit], answer: Answer, asked: Sequence[str]) -> list[str]:
-        """Two to four questions about the answer's topic, from sections its sources have and nobody asked."""
-        if answer.abstained or not hits or not hits[0].document.topic:
-            return []
-        topic = hits[0].document.topic
-        sections = {
-            p.section.lower()
-            for p in self.index.passages
-            if self.index.documents[p.doc_id].topic == topic and p.section
-        }
-        covered = {(s.section or "").lower() for s in answer.sentences} | aspects_of(" ".join(asked))
-        out = []
-        for section, template in FOLLOWUP_TEMPLATES.items():
-            if section in sections and section not in covered:
-                out.append(
-                    template.format(t=topic[0].lower() + topic[1:] if not topic[:2].isupper() else topic)
-                )
-        return out[:4] if len(out) >= 2 else []
+        """Two to four questions about the answer's topic that nobody asked and the index answers."""
+        if self._suggester is None:
+            self._suggester = Suggester(self.index, self.answers)
+        return self._suggester.suggest(hits, answer, asked)
+
+    def warm_suggestions(self) -> int:
+        """Check every suggestion the index could offer, once (see `Suggester.warm`)."""
+        if self._suggester is None:
+            self._suggester = Suggester(self.index, self.answers)
+        return self._suggester.warm()
+
+    def answers(self, question: str) -> bool:
+        """Whether `question`, asked on its own, gets an answer rather than an abstention."""
+        reading, resolution = self.understand(question, [])
+        hits = self.retrieve(resolution, self.settings.retrieval.top_k)
+        if not hits:
+            return False
+        pool = lead_pool(
+            question, resolution.query, hits, self.settings.composer,
+            query_vector=self.embedder.embed_queries([resolution.query])[0] if self._sentence_vectors(hits) else None,
+            sentence_vectors=self._sentence_vectors(hits), unknown_terms=self.lexicon.unknown_terms(reading.plain),
+            reading=reading, topics=self.answer_topics(reading, hits, None),
+        )  # fmt: skip
+        return not isinstance(pool, Abstention)
 
     # ------------------------------------------------------------------ sources
     def source(self, passage_id: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/ask_latency.py [--repeat 20]
 
-Loads the default index once, warms up with one question, then asks distinct clinical questions (no query cache
+Loads the default index once, checks the follow-up suggestions it can offer (as the server does once it is
+ready), warms up with one question, then asks distinct clinical questions (no query cache
 hits) and prints the median and p95 of the total time per `ask` (follow-up resolution, retrieval, composition).
 """
 
@@ -50,6 +51,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     assistant = Assistant.open(get_settings(), with_conversations=False)
+    if hasattr(assistant, "warm_suggestions"):  # as the server does once it is ready
+        assistant.warm_suggestions()
     print(f"open: {time.perf_counter() - t0:.1f} s (model load and index verification)")
     assistant.ask(QUESTIONS[-1], remember=False)
     totals = []

@@ -132,7 +132,7 @@ FOLLOWUP_TEMPLATES: dict[str, str] = {
     "treatment": "How is {t} treated?",
     "prognosis": "What is the prognosis of {t}?",
     "monitoring": "How should {t} be monitored?",
-    "special populations": "How is {t} managed in special populations?",
+    "special populations": "Which groups of patients need a different approach to {t}?",
     "prevention": "How can {t} be prevented?",
     "differential diagnosis": "What is the differential diagnosis of {t}?",
     "causes and risk factors": "What are the risk factors for {t}?",
