@@ -17,7 +17,7 @@ from .evidence import Abstention, Candidate, lead_pool
 from .lead import lead_adjustment, profile
 from .lexical import terms
 from .render import DISCLAIMER, escape_markdown, reference, render_markdown, render_text
-from .scorer import LeadScorer
+from .scorer import LeadScorer, applies, may_lead
 from .settings import ComposerSettings
 from .types import Answer, AnswerSentence, Hit
 from .vocab.reading import Reading, reading_of_part
@@ -133,13 +133,17 @@ def _lead(
     hits: Sequence[Hit] = (),
     scorer: LeadScorer | None = None,
 ) -> Candidate | None:
-    """The best lead among `pool`: a score within `window` of the best, then the score plus what the sentence
-    offers as an answer to `reading` (the kind of answer, the qualifiers; penalties for leaning on unseen text)."""
+    """The best lead among `pool`. With a `scorer`: its choice when the question asks for a kind of answer or
+    names qualifiers, else the best-scored sentence that may lead (`may_lead`). Without one: a score within
+    `window` of the best, then the score plus what the sentence offers as an answer to `reading` (the kind of
+    answer, the qualifiers; penalties for leaning on unseen text)."""
     if not pool:
         return None
     if scorer is not None:
-        guideline = [hits[c.hit_rank].document.source_type == "guideline" for c in pool]
-        return pool[scorer.best(reading, pool, guideline)]
+        if applies(reading):
+            guideline = [hits[c.hit_rank].document.source_type == "guideline" for c in pool]
+            return pool[scorer.best(reading, pool, guideline)]
+        return pool[min(may_lead(reading, pool), key=lambda i: (-pool[i].score, pool[i].hit_rank, i))]
     top = max(c.score for c in pool)
     near = [c for c in pool if c.score >= top - window]
     return max(
@@ -167,9 +171,8 @@ def _leads(
         pool = [c for c in usable if c not in leads and not _redundant(c, leads, settings.redundancy)]
         if i > 0 and part_terms:  # a later part must share its own words with its lead
             pool = [c for c in pool if part_terms & c.term_set] or pool
-        lead = _lead(
-            pool, part_reading, settings, settings.lead_window if i == 0 else 2 * settings.lead_window
-        )
+        window = settings.lead_window if i == 0 else 2 * settings.lead_window
+        lead = _lead(pool, part_reading, settings, window, hits, scorer)
         if lead is not None:
             leads.append(lead)
     return leads

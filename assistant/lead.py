@@ -54,11 +54,14 @@ _SELF = (
     r"recommendation|recommendations|paper|report|cohort|statement|digest)\b"
 )
 _DANGLING = re.compile(
-    r"^(?:this|these|that|those|such|both)\b(?!\s+(?:\w+\s+)?" + _SELF + r")"
-    r"|^(?:it|its|they|their|them|here|there|however|also|other|others|in (?:that|both)|for (?:these|them|such)|"
-    r"of (?:these|them))\b"
+    r"^(?:this|these|that|those|such)\b(?!\s+(?:[\w,-]+\s+){0,3}" + _SELF + r")|^both (?:of|are|were|have)\b"
+    r"|^(?:its|they|their|them|however|also|other|others|in (?:that|both)|for (?:these|them|such)|of (?:these|them))\b"
+    r"|^it\b(?!\s+(?:is|was|has been|have been|remains)\s+(?:\w+\s+)?(?:unknown|unclear|known|possible|likely|not|"
+    r"thought|recommended|important|uncertain|debated|suggested|controversial|reported|shown|believed|"
+    r"hypothesi[sz]ed|proposed|accepted)\b)"  # "It is unknown whether ..." leans on nothing
     r"|\b(?:this question|these patients|these people|these women|these children|this group|as above|"
-    r"other trials|other studies|this approach|also|the same (?:trial|study|patients|group|population))\b",
+    r"other trials|other studies|this approach|the same (?:trial|study|patients|group|population))\b"
+    r"|\balso (?:advises?|recommends?|suggests?|lists?|notes?|found|finds|showed|shows|reported|reduced)\b",
     re.I,
 )
 # Scope and design statements: what a document covers, not what it recommends.
@@ -138,6 +141,19 @@ def _ages_conflict(asked: AgeBand, stated: AgeBand) -> bool:
     lo_a, hi_a = asked.low or 0, asked.high or 200
     lo_s, hi_s = stated.low or 0, stated.high or 200
     return hi_a <= lo_s or hi_s <= lo_a
+
+
+def contradicts(reading: Reading, p: Profile) -> bool:
+    """Whether a sentence is explicitly about other patients than those asked about: another age band, or the
+    other side of a contrast (secondary prevention for primary, inpatients for outpatients)."""
+    if reading.age is not None and p.age is not None and _ages_conflict(reading.age, p.age):
+        return True
+    for asked in reading.contrasts:
+        group = asked.split(":", 1)[0]
+        stated = {c for c in p.contrasts if c.startswith(group + ":")}
+        if stated and asked not in stated:
+            return True
+    return False
 
 
 def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:

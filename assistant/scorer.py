@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import ConfigError
-from .lead import drug_words, offers, profile, qualifier_fit, shared_phrases
+from .lead import contradicts, drug_words, offers, profile, qualifier_fit, shared_phrases
 from .lexical import spelling_terms
 from .vocab.reading import Reading
 
@@ -108,13 +108,24 @@ class LeadScorer:
         return cls(np.asarray(data["weights"]), np.asarray(data["mean"]), np.asarray(data["scale"]))
 
 
+ASKED_KINDS = frozenset({"drug", "dose", "threshold", "timing", "indication", "who"})
+
+
+def applies(reading: Reading | None) -> bool:
+    """Whether the question asks for a kind of answer or names qualifiers the scorer weighs; otherwise (a plain
+    yes/no or "what is" question) the best-scored sentence leads, as it does without a scorer."""
+    if reading is None:
+        return False
+    return bool(reading.kinds & ASKED_KINDS or reading.populations or reading.contrasts or reading.age)
+
+
 def may_lead(reading: Reading | None, pool: Sequence[Scored]) -> list[int]:
-    """Indices of the sentences of `pool` allowed to lead: none that leans on text not shown, and none about
-    other patients than those asked about while another sentence is not (a rule, not a learned weight)."""
+    """Indices of the sentences of `pool` allowed to lead: none that leans on text not shown, and none explicitly
+    about other patients than those asked about while another sentence is not (rules, not learned weights)."""
     standalone = [i for i, c in enumerate(pool) if not profile(c.text).dangling] or list(range(len(pool)))
     if reading is None:
         return standalone
-    agreeing = [i for i in standalone if qualifier_fit(reading, profile(pool[i].text))[1] == 0]
+    agreeing = [i for i in standalone if not contradicts(reading, profile(pool[i].text))]
     return agreeing or standalone
 
 
@@ -135,26 +146,31 @@ def load_lead_scorer(setting: str) -> LeadScorer | None:
 
 
 def train(
-    groups: Sequence[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]], l2: float, steps: int = 400
+    groups: Sequence[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]],
+    l2: float,
+    steps: int = 400,
+    weights: Sequence[float] | None = None,
 ) -> LeadScorer:
     """Listwise training: for each question, (feature rows of its candidates, 0/1 targets with at least one 1).
-    Minimises the mean of -log(sum of softmax probability on the targets) + l2 |w|^2, by gradient descent on
-    standardised features."""
+    Minimises the (weighted, default equal) mean of -log(sum of softmax probability on the targets) + l2 |w|^2,
+    by gradient descent on standardised features."""
     stacked = np.concatenate([x for x, _ in groups])
     mean = stacked.mean(axis=0)
     scale = stacked.std(axis=0)
     scale[scale == 0] = 1.0
     scaled = [((x - mean) / scale, y.astype(bool)) for x, y in groups]
+    share = np.asarray(weights if weights is not None else [1.0] * len(groups), dtype=np.float64)
+    share = share / share.sum()
     w = np.zeros(stacked.shape[1])
     rate = min(0.5, 0.4 / (2 * l2)) if l2 > 0 else 0.5  # a step the L2 term cannot overshoot
     for _ in range(steps):
         grad = 2 * l2 * w
-        for x, y in scaled:
+        for (x, y), g in zip(scaled, share, strict=True):
             s = x @ w
             p = np.exp(s - s.max())
             p /= p.sum()
             q = np.where(y, p, 0.0)
             q /= q.sum()
-            grad += x.T @ (p - q) / len(scaled)
+            grad += g * (x.T @ (p - q))
         w -= rate * grad
     return LeadScorer(w, mean, scale)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .calibration import apply_calibration, load_calibration, needs_calibration
 from .compose import compose
 from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
@@ -22,7 +23,7 @@ from .ingest import load_corpus, normalise, source_fingerprint
 from .retrieve import CrossEncoderReranker, IndexRetriever
 from .rewriter import ChatRewriter, Rewriter
 from .scorer import LeadScorer, load_lead_scorer
-from .settings import Settings
+from .settings import BUNDLED_MODEL, Settings
 from .store import LoadedIndex, build_index, load_index, read_manifest
 from .suggest import Suggester
 from .types import Answer, Filters, Hit
@@ -117,6 +118,14 @@ class Assistant:
                 log(f"the corpus changed since {index_dir} was built: rebuilding it")
                 build_from_settings(settings, embedder, index_dir=index_dir, log=log)
         index = load_index(index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension)
+        thresholds = load_calibration(index_dir, embedder.name)
+        if thresholds:
+            settings = apply_calibration(settings, thresholds)
+        elif needs_calibration(settings, embedder.name, index_dir):
+            log(
+                f"the abstention thresholds were calibrated for {BUNDLED_MODEL}, not {embedder.name}: run "
+                f"`assistant eval calibrate --index {index_dir}` on dev data to calibrate them for this model"
+            )
         set_threads(settings.query_threads)
         reranker = CrossEncoderReranker(settings.retrieval.reranker) if settings.retrieval.reranker else None
         retriever = IndexRetriever(index, embedder, settings.retrieval, reranker)

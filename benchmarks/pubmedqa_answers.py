@@ -13,7 +13,6 @@ reference in hand: an oracle) among the passages handed to the composer.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import time
@@ -29,40 +28,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the scores as JSON here")
     args = parser.parse_args()
 
-    from assistant.embed import SentenceTransformerEmbedder, all_cores, set_threads
+    from assistant.embed import SentenceTransformerEmbedder
+    from assistant.evals.indexcache import open_answering_assistant
     from assistant.evals.metrics import rouge_l_f1, token_f1
-    from assistant.followup import TopicLexicon
-    from assistant.ingest import load_corpus, source_fingerprint
-    from assistant.retrieve import IndexRetriever
-    from assistant.scorer import load_lead_scorer
-    from assistant.service import Assistant
     from assistant.settings import get_settings
-    from assistant.store import build_index, load_index, read_manifest
-    from assistant.vocab.reading import Reader
 
     settings = get_settings()
     embedder = SentenceTransformerEmbedder(settings.model)
-    sources = [args.beir / "corpus.jsonl"]
-    key = hashlib.sha256(
-        (
-            source_fingerprint(sources, settings.ingest) + settings.model + settings.index.model_dump_json()
-        ).encode()
-    ).hexdigest()[:16]
-    folder = settings.cache_dir / "indexes" / f"answers-{key}"  # with sentence vectors, for the composer
-    try:
-        read_manifest(folder)
-    except Exception:
-        set_threads(all_cores())
-        build_index(load_corpus(sources, settings.ingest), embedder, settings, folder, log=print)
-    index = load_index(folder, expected_model=embedder.name)
-    set_threads(settings.query_threads)
-    retriever = IndexRetriever(index, embedder, settings.retrieval)
-    lexicon = TopicLexicon.build(index.documents.values(), index.passages)
-    assert index.vocabulary is not None
-    scorer = load_lead_scorer(settings.composer.lead_model)
-    assistant = Assistant(
-        settings, embedder, index, retriever, None, lexicon, Reader(index.vocabulary), None, scorer
-    )
+    assistant = open_answering_assistant([args.beir / "corpus.jsonl"], settings, embedder)
+    retriever = assistant.retriever
 
     rows = [json.loads(line) for line in (args.beir / "queries.jsonl").open(encoding="utf-8")]
     rows = [r for r in rows if r.get("metadata", {}).get("long_answer")][: args.limit or None]

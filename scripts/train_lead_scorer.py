@@ -1,16 +1,21 @@
-"""Train the lead scorer on the DEV half of an eval set with lead facts, choosing its L2 weight by 5-fold
-cross-validation within dev; write the weights (default: assistant/data/lead_scorer.json).
+"""Train the lead scorer on DEV data only, choosing its L2 weight by 5-fold cross-validation within dev; write the
+weights (default: assistant/data/lead_scorer.json).
 
-    .venv/bin/python scripts/train_lead_scorer.py [--set evals/clinician.jsonl] [--out FILE]
+    .venv/bin/python scripts/train_lead_scorer.py [--set evals/clinician.jsonl] [--pubmedqa DIR] [--out FILE]
 
-For every dev turn with `lead_facts`, the turn is asked as `eval answers` asks it (with its conversation's
-history), the composer's usable sentences are collected, and those stating every lead fact are the targets.
-Turns whose usable sentences hold no target teach nothing and are left out. The test half is never read.
+Two kinds of dev questions teach it, each kind weighing as much as the other in the loss:
+- every dev turn of the clinician set with `lead_facts`, asked as `eval answers` asks it (with its conversation's
+  history): the composer's usable sentences that state every lead fact are the targets (the test half is never
+  read);
+- the PubMedQA dev questions (`../shared/datasets/pubmedqa`, when present): the usable sentences within 0.02 of
+  the best ROUGE-L against the question's `long_answer` are the targets (when that best is at least 0.2).
+Questions whose usable sentences hold no target teach nothing and are left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 from pathlib import Path
@@ -19,62 +24,87 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+Group = tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any]]  # (name, feature rows, targets)
 
 
-def collect(set_path: Path) -> list[tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+def pool_rows(
+    assistant: Any, question: str, history: list[Any]
+) -> tuple[list[Any], np.ndarray[Any, Any], Any]:
+    """(the usable sentences allowed to lead, their feature rows, the resolution) for one question."""
+    from assistant.evidence import Abstention, lead_pool
+    from assistant.scorer import features, may_lead
+
+    reading, resolution = assistant.understand(question, history)
+    hits = assistant.retrieve(resolution, assistant.settings.retrieval.top_k)
+    follow = resolution.topic if resolution.depends else None
+    vectors = assistant._sentence_vectors(hits)
+    pool = lead_pool(
+        question, resolution.query, hits, assistant.settings.composer,
+        query_vector=assistant.embedder.embed_queries([resolution.query])[0] if vectors else None,
+        sentence_vectors=vectors, unknown_terms=assistant.lexicon.unknown_terms(reading.plain),
+        follow_up_topic=follow, reading=reading, topics=assistant.answer_topics(reading, hits, follow),
+    )  # fmt: skip
+    if isinstance(pool, Abstention):
+        return [], np.zeros((0, 0)), (resolution, hits)
+    pool = [pool[i] for i in may_lead(reading, pool)]
+    top = max(c.score for c in pool)
+    guideline = [hits[c.hit_rank].document.source_type == "guideline" for c in pool]
+    rows = np.stack([features(reading, c, top, g) for c, g in zip(pool, guideline, strict=True)])
+    return pool, rows, (resolution, hits)
+
+
+def clinician_groups(set_path: Path) -> list[Group]:
     from assistant.evals.data import load_eval_set
     from assistant.evals.keyfacts import present
-    from assistant.evidence import Abstention, lead_pool
     from assistant.followup import TurnContext
-    from assistant.scorer import features, may_lead
     from assistant.service import Assistant
     from assistant.settings import get_settings
 
-    settings = get_settings()
-    assistant = Assistant.open(settings, with_conversations=False)
+    assistant = Assistant.open(get_settings(), with_conversations=False)
     groups = []
     for item in load_eval_set(set_path):
         if item.split != "dev":
             continue
         history: list[TurnContext] = []
         for t, turn in enumerate(item.turns, 1):
-            reading, resolution = assistant.understand(turn.question, history)
-            hits = assistant.retrieve(resolution, settings.retrieval.top_k)
-            follow = resolution.topic if resolution.depends else None
-            vectors = {
-                h.passage.passage_id: assistant.index.sentence_vectors_of(
-                    assistant.index.by_id[h.passage.passage_id]
-                )
-                for h in hits
-            }
-            pool = lead_pool(
-                turn.question, resolution.query, hits, settings.composer,
-                query_vector=assistant.embedder.embed_queries([resolution.query])[0] if hits else None,
-                sentence_vectors={k: v for k, v in vectors.items() if v is not None},
-                unknown_terms=assistant.lexicon.unknown_terms(reading.plain), follow_up_topic=follow,
-                reading=reading, topics=assistant.answer_topics(reading, hits, follow),
-            )  # fmt: skip
+            pool, rows, (resolution, hits) = pool_rows(assistant, turn.question, history)
             history.append(TurnContext(turn.question, resolution.query, assistant.topic_of(resolution, hits)))
-            if isinstance(pool, Abstention) or not turn.lead_facts:
+            if not pool or not turn.lead_facts:
                 continue
-            pool = [pool[i] for i in may_lead(reading, pool)]
             targets = np.array([all(present(f, c.text) for f in turn.lead_facts) for c in pool])
-            if not targets.any():
-                continue
-            top = max(c.score for c in pool)
-            rows = np.stack(
-                [
-                    features(reading, c, top, hits[c.hit_rank].document.source_type == "guideline")
-                    for c in pool
-                ]
-            )
-            groups.append((f"{item.item_id}#{t}", rows, targets))
+            if targets.any():
+                groups.append((f"{item.item_id}#{t}", rows, targets))
     return groups
 
 
-def accuracy(scorer: Any, groups: list[tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any]]]) -> float:
-    hits = [bool(y[int(np.argmax(scorer.scores(x)))]) for _, x, y in groups]
-    return sum(hits) / len(hits) if hits else 0.0
+def pubmedqa_groups(folder: Path) -> list[Group]:
+    from assistant.embed import SentenceTransformerEmbedder
+    from assistant.evals.indexcache import open_answering_assistant
+    from assistant.evals.metrics import rouge_l_f1
+    from assistant.settings import get_settings
+
+    settings = get_settings()
+    assistant = open_answering_assistant(
+        [folder / "corpus.jsonl"], settings, SentenceTransformerEmbedder(settings.model)
+    )
+    groups = []
+    for line in (folder / "queries.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        reference = row.get("metadata", {}).get("long_answer")
+        if not reference:
+            continue
+        pool, rows, _ = pool_rows(assistant, row["text"], [])
+        if not pool:
+            continue
+        rouge = np.array([rouge_l_f1(c.text, reference) for c in pool])
+        if rouge.max() >= 0.2:
+            groups.append((f"pubmedqa:{row['_id']}", rows, rouge >= rouge.max() - 0.02))
+    return groups
+
+
+def accuracy(scorer: Any, groups: list[Group]) -> float:
+    found = [bool(y[int(np.argmax(scorer.scores(x)))]) for _, x, y in groups]
+    return sum(found) / len(found) if found else 0.0
 
 
 def main() -> None:
@@ -82,6 +112,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--set", type=Path, default=ROOT / "evals" / "clinician.jsonl")
+    parser.add_argument("--pubmedqa", type=Path, default=ROOT.parent / "shared" / "datasets" / "pubmedqa")
     parser.add_argument("--out", type=Path, default=ROOT / "assistant" / "data" / "lead_scorer.json")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
@@ -91,33 +122,44 @@ def main() -> None:
 
     from assistant.scorer import train
 
-    groups = collect(args.set)
-    order = list(range(len(groups)))
-    random.Random(args.seed).shuffle(order)
-    folds = [order[i::5] for i in range(5)]
-    results = {}
-    for l2 in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
-        accs = []
-        for fold in folds:
-            held = set(fold)
-            model = train([(x, y) for i, (_, x, y) in enumerate(groups) if i not in held], l2)
-            accs.append(accuracy(model, [groups[i] for i in fold]))
-        results[l2] = round(float(np.mean(accs)), 4)
-        print(f"l2={l2}: 5-fold dev lead accuracy {results[l2]}")
-    best = max(results, key=lambda k: (results[k], k))
-    model = train([(x, y) for _, x, y in groups], best)
-    baseline = sum(bool(y[0]) for _, _, y in groups) / len(groups)  # the best-scored sentence leading
+    sets = {"clinician": clinician_groups(args.set)}
+    if (args.pubmedqa / "queries.jsonl").is_file():
+        sets["pubmedqa"] = pubmedqa_groups(args.pubmedqa)
+    rng = random.Random(args.seed)
+    folds: dict[str, list[list[int]]] = {}
+    for name, groups in sets.items():
+        order = list(range(len(groups)))
+        rng.shuffle(order)
+        folds[name] = [order[i::5] for i in range(5)]
+
+    def fit(held: int | None, l2: float) -> Any:
+        train_groups, weights = [], []
+        for name, groups in sets.items():
+            keep = [g for i, g in enumerate(groups) if held is None or i not in set(folds[name][held])]
+            train_groups += [(x, y) for _, x, y in keep]
+            weights += [1.0 / len(keep)] * len(keep)  # each kind of question weighs the same
+        return train(train_groups, l2, weights=weights)
+
+    results: dict[float, dict[str, float]] = {}
+    for l2 in (0.003, 0.01, 0.03, 0.1, 0.3, 1.0):
+        per_set: dict[str, list[float]] = {name: [] for name in sets}
+        for k in range(5):
+            model = fit(k, l2)
+            for name, groups in sets.items():
+                per_set[name].append(accuracy(model, [groups[i] for i in folds[name][k]]))
+        results[l2] = {name: round(float(np.mean(v)), 4) for name, v in per_set.items()}
+        print(f"l2={l2}: 5-fold dev lead accuracy {results[l2]}", flush=True)
+    best = max(results, key=lambda k: (sum(results[k].values()), k))
+    model = fit(None, best)
     meta = {
-        "trained_on": f"{args.set.name} split=dev", "turns": len(groups), "l2": best,
-        "cv_lead_accuracy": results[best], "top_score_lead_accuracy": round(baseline, 4),
+        "trained_on": f"{args.set.name} split=dev" + (" + pubmedqa dev" if "pubmedqa" in sets else ""),
+        "turns": {name: len(g) for name, g in sets.items()}, "l2": best, "cv_lead_accuracy": results[best],
+        "top_score_lead_accuracy": {name: round(sum(bool(y[0]) for _, _, y in g) / len(g), 4) for name, g in sets.items()},
         "l2_search": {str(k): v for k, v in results.items()},
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(model.to_json(**meta) + "\n", encoding="utf-8")
-    print(
-        f"wrote {args.out}: {len(groups)} dev turns, l2 {best}, 5-fold accuracy {results[best]} "
-        f"(top-scored sentence: {baseline:.4f})"
-    )
+    print(f"wrote {args.out}: {meta}")
 
 
 if __name__ == "__main__":

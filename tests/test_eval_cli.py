@@ -202,3 +202,32 @@ def test_unknown_mode_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-
     with pytest.raises(SystemExit) as exc:
         run("retrieval", "--beir", str(BEIR), "--modes", "dense,splade")
     assert exc.value.code == 2
+
+
+def test_calibrate_stores_thresholds_for_the_model_and_the_next_open_uses_them(  # type: ignore[no-untyped-def]
+    cli_run, built_settings, fake_embedder, tmp_path: Path
+) -> None:
+    from assistant.calibration import load_calibration
+    from assistant.service import Assistant
+    from assistant.settings import ComposerSettings
+
+    dev = tmp_path / "dev.jsonl"
+    rows = [json.loads(line) for line in (FIXTURES / "evalset-small.jsonl").read_text().splitlines()]
+    dev.write_text("".join(json.dumps(r | {"split": "dev"}) + "\n" for r in rows), encoding="utf-8")
+    code, out, err = cli_run("eval", "calibrate", "--set", str(dev), "--no-progress")
+    assert code == 0, err
+    stored = load_calibration(built_settings.index_dir, fake_embedder.name)
+    assert stored is not None and set(stored) == {"abstain_below", "abstain_below_unknown"}
+    assert f"abstain_below={stored['abstain_below']}" in out
+    unpinned = built_settings.model_copy(
+        update={"composer": ComposerSettings()}
+    )  # no threshold set explicitly
+    opened = Assistant.open(unpinned, embedder=fake_embedder, with_conversations=False)
+    assert opened.settings.composer.abstain_below == stored["abstain_below"]
+    pinned = Assistant.open(built_settings, embedder=fake_embedder, with_conversations=False)
+    assert pinned.settings.composer.abstain_below == built_settings.composer.abstain_below  # explicit wins
+    # a set without a dev split cannot calibrate: one clear line, exit 2
+    code, _, err = cli_run(
+        "eval", "calibrate", "--set", str(FIXTURES / "evalset-small.jsonl"), "--no-progress"
+    )
+    assert code == 2 and "no item has 'split': 'dev'" in err

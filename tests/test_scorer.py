@@ -63,7 +63,7 @@ def test_weights_of_other_features_are_refused(tmp_path: Path) -> None:
 def test_the_bundled_weights_load_and_say_where_they_were_trained() -> None:
     assert BUNDLED.is_file()
     assert load_lead_scorer("bundled") is not None
-    assert '"trained_on": "clinician.jsonl split=dev"' in BUNDLED.read_text(encoding="utf-8")
+    assert '"trained_on": "clinician.jsonl split=dev' in BUNDLED.read_text(encoding="utf-8")
 
 
 class _C:

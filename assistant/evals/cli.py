@@ -97,8 +97,17 @@ def add_eval_parser(sub: Any, func: Func) -> None:
     )  # fmt: skip
     _report_args(a)
 
+    cal = esub.add_parser(
+        "calibrate",
+        help="choose the abstention thresholds for the index's model on dev data; store them with it",
+    )
+    cal.add_argument("--set", type=Path, default=PROJECT_ROOT / "evals" / "clinician.jsonl", dest="eval_set")
+    cal.add_argument("--index", type=Path, help="index folder (default: the configured one)")
+    cal.add_argument("--k", type=int, default=100)
+    cal.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     m = _medquad_parser(esub)
-    for parser in (r, c, a, m):
+    for parser in (r, c, a, m, cal):
         parser.set_defaults(func=func)
 
 
@@ -176,7 +185,14 @@ def run_eval(args: argparse.Namespace, settings: Settings, embedder: Any = None)
         "retrieval": commands.retrieval,
         "conversations": commands.conversations,
         "answers": commands.answers,
+        "calibrate": commands.calibrate,
     }
     result = run[args.eval_command](args, settings, embedder, _progress(args), _eprint)
+    if result["kind"] == "calibration":
+        print(
+            f"calibrated for {result['model']}: "
+            + ", ".join(f"{k}={v}" for k, v in result["thresholds"].items())
+        )
+        return 0
     _eprint(f"done in {time.perf_counter() - started:.1f} s")
     return _finish(args, result)

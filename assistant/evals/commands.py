@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..embed import Embedder, all_cores, set_threads
@@ -128,3 +129,71 @@ def answers(
     result = answers_result(results, cfg, seconds)
     result["mode"] = settings.retrieval.mode
     return result
+
+
+def calibrate(
+    args: argparse.Namespace, settings: Settings, embedder: Embedder, progress: Progress, log: Log
+) -> dict[str, Any]:
+    """Choose the abstention thresholds for the index's embedding model on the dev split of an eval set and
+    store them with the index (`assistant.calibration`): the pair that maximises answer_complete +
+    unanswerable_abstention - wrongful_abstention, the higher thresholds on ties."""
+    from ..calibration import CALIBRATED, save_calibration
+    from ..service import Assistant
+    from .answers import answer_metrics, run_answers
+
+    items = [i for i in load_eval_set(args.eval_set) if i.split == "dev"]
+    if not items:
+        raise EvalDataError(f"{args.eval_set}: no item has 'split': 'dev'; calibration needs dev data")
+    index_dir = args.index or settings.index_dir
+    pinned = {k: getattr(settings.composer, k) for k in CALIBRATED}  # explicit settings are not calibrated
+    assistant = Assistant.open(
+        settings.model_copy(update={"composer": settings.composer.model_copy(update=pinned)}),
+        index_dir=index_dir, embedder=embedder, with_conversations=False, log=log,
+    )  # fmt: skip
+    retriever = retriever_for(
+        assistant.index,
+        embedder,
+        settings.retrieval,
+        settings.retrieval.mode,
+        DenseCache(assistant.index, embedder),
+        args.k,
+    )
+    base = assistant.settings
+    trials = []
+    for below in [round(0.26 + 0.04 * i, 2) for i in range(9)]:
+        for extra in (0.1, 0.14, 0.18):
+            composer = base.composer.model_copy(
+                update={"abstain_below": below, "abstain_below_unknown": round(below + extra, 2)}
+            )
+            assistant.settings = base.model_copy(update={"composer": composer})
+            metrics, _ = answer_metrics(run_answers(assistant, retriever, items, args.k))
+            objective = (
+                (metrics["answer_complete"] or 0)
+                + (metrics["unanswerable_abstention"] or 0)
+                - (metrics["wrongful_abstention"] or 0)
+            )
+            trials.append(
+                {
+                    "abstain_below": below,
+                    "abstain_below_unknown": round(below + extra, 2),
+                    "objective": round(objective, 4),
+                    **{
+                        k: metrics[k]
+                        for k in ("answer_complete", "wrongful_abstention", "unanswerable_abstention")
+                    },
+                }
+            )
+            log(f"abstain_below {below}, unknown {below + extra:.2f}: {trials[-1]}")
+    best = max(trials, key=lambda t: (t["objective"], t["abstain_below"], t["abstain_below_unknown"]))
+    chosen = {k: best[k] for k in CALIBRATED}
+    path = save_calibration(
+        Path(index_dir), embedder.name, chosen, set=str(args.eval_set), split="dev", dev=best
+    )
+    log(f"wrote {path}: {chosen}")
+    return {
+        "kind": "calibration",
+        "model": embedder.name,
+        "thresholds": chosen,
+        "best": best,
+        "trials": trials,
+    }

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..embed import Embedder, all_cores, set_threads
 from ..errors import IndexNotFound
@@ -70,3 +71,34 @@ def open_cached_index(
     """Load the cached index of `sources` (built first when missing)."""
     folder = ensure_cached_index(sources, settings, embedder, progress=progress, log=log)
     return load_index(folder, expected_model=embedder.name, expected_dimension=embedder.dimension)
+
+
+def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedder: Embedder) -> Any:
+    """An `Assistant` over an evaluation corpus, with sentence vectors (the composer needs them), built once
+    into `cache_dir/indexes/answers-<key>`."""
+    from ..followup import TopicLexicon
+    from ..retrieve import IndexRetriever
+    from ..scorer import load_lead_scorer
+    from ..service import Assistant
+    from ..vocab.reading import Reader
+
+    key = hashlib.sha256(
+        (
+            source_fingerprint(sources, settings.ingest) + settings.model + settings.index.model_dump_json()
+        ).encode()
+    ).hexdigest()[:16]
+    folder = settings.cache_dir / "indexes" / f"answers-{key}"
+    try:
+        read_manifest(folder)
+    except IndexNotFound:
+        set_threads(all_cores())
+        build_index(load_corpus(sources, settings.ingest), embedder, settings, folder, log=print)
+    index = load_index(folder, expected_model=embedder.name)
+    set_threads(settings.query_threads)
+    retriever = IndexRetriever(index, embedder, settings.retrieval)
+    lexicon = TopicLexicon.build(index.documents.values(), index.passages)
+    assert index.vocabulary is not None  # LoadedIndex builds one
+    scorer = load_lead_scorer(settings.composer.lead_model)
+    return Assistant(
+        settings, embedder, index, retriever, None, lexicon, Reader(index.vocabulary), None, scorer
+    )
