@@ -71,15 +71,20 @@ def load_bm25(folder: Path) -> Any:
     return bm25s.BM25.load(str(folder))
 
 
+def query_terms(retriever: Any, query: str) -> tuple[list[str], list[str]]:
+    """(every BM25 token of `query`, those the index knows)."""
+    import bm25s
+
+    tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return list(tokens[0]), [t for t in tokens[0] if t in retriever.vocab_dict]
+
+
 def bm25_search(retriever: Any, query: str, k: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(passage indices, scores) of the best `k` passages for `query`; empty when no query term is known."""
     import bm25s
 
     n_docs = int(retriever.scores["num_docs"])
-    query_tokens = bm25s.tokenize(
-        [query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    known = [t for t in query_tokens[0] if t in retriever.vocab_dict]
+    _all, known = query_terms(retriever, query)
     k = min(k, n_docs)
     if not known or k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

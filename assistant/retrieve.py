@@ -3,13 +3,14 @@ a per-document cap for source diversity and an optional cross-encoder reranker."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from .embed import Embedder
-from .lexical import bm25_search
+from .lexical import bm25_search, query_terms
 from .settings import RetrievalSettings
 from .store import LoadedIndex, embedding_text
 from .types import Document, Filters, Hit
@@ -88,6 +89,25 @@ def zscore(dense: Ranked, lexical: Ranked, dense_weight: float) -> Ranked:
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def query_signals(tokens: int, unknown: int, lexical: Ranked) -> tuple[float, float, float]:
+    """What a query says of itself before fusion: log(1 + its content terms), the share of them the BM25 index
+    does not know, and how far its best BM25 score stands above the next nine (in their standard deviations)."""
+    top = [s for _, s in lexical[:10]]
+    if len(top) >= 2:
+        rest = np.asarray(top[1:], dtype=np.float64)
+        peak = float((top[0] - rest.mean()) / (rest.std() + 1e-6)) if len(rest) > 1 else 0.0
+    else:
+        peak = 0.0
+    return math.log1p(tokens), (unknown / tokens if tokens else 1.0), min(peak, 10.0)
+
+
+def adaptive_weight(signals: tuple[float, float, float], coefficients: Sequence[float]) -> float:
+    """The dense weight for one query: a logistic function of its signals (`query_signals`)."""
+    a, b, c, d = coefficients
+    z = a + b * signals[0] + c * signals[1] + d * signals[2]
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 class IndexRetriever:
     """Dense, BM25 or hybrid retrieval over one loaded index, as `RetrievalSettings` says."""
 
@@ -141,6 +161,10 @@ class IndexRetriever:
             return weighted(dense, lexical, self.settings.dense_weight), components
         if self.settings.fusion == "zscore":
             return zscore(dense, lexical, self.settings.dense_weight), components
+        if self.settings.fusion == "adaptive":
+            tokens, known = query_terms(self.index.bm25, query)
+            signals = query_signals(len(tokens), len(tokens) - len(known), lexical)
+            return zscore(dense, lexical, adaptive_weight(signals, self.settings.adaptive)), components
         return rrf([dense, lexical], self.settings.rrf_k), components
 
     # -- the public seam

@@ -45,9 +45,18 @@ class IndexSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retriever answers queries.")
-    fusion: Literal["zscore", "weighted", "rrf"] = Field(
+    fusion: Literal["zscore", "weighted", "rrf", "adaptive"] = Field(
         "zscore",
-        description="How hybrid mode fuses dense and BM25 rankings: z-scored or min-max weighted scores, or RRF.",
+        description="How hybrid mode fuses dense and BM25 rankings: z-scored or min-max weighted scores, RRF, or "
+        "'adaptive' (z-scored, with a dense weight chosen per query from the query's own signals).",
+    )
+    adaptive: list[float] = Field(
+        [0.0, 0.0, 0.0, 0.0],
+        min_length=4,
+        max_length=4,
+        description="Adaptive fusion: the dense weight of a query is sigmoid(a + b log(1 + content terms) + c "
+        "share of its terms the BM25 index does not know + d peakedness of its BM25 scores); [a, b, c, d] "
+        "are chosen on dev data by scripts/tune_fusion.py.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(
@@ -123,13 +132,13 @@ class ComposerSettings(BaseModel):
         "hand-set lead adjustment.",
     )
     lead_window: float = Field(
-        0.15,
+        0.35,
         ge=0.0,
         le=2.0,
         description="The lead is chosen among usable sentences whose score is within this of the best one's.",
     )
     kind_boost: float = Field(
-        0.1,
+        0.3,
         ge=0.0,
         le=1.0,
         description="Added, when choosing the lead, to a sentence that gives the kind of answer asked for "
