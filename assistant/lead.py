@@ -68,7 +68,7 @@ _DANGLING = re.compile(
 _SCOPE = re.compile(
     r"\b(?:covers|addresses|summari[sz]es|is a guideline|provides recommendations|replaced the earlier|"
     r"was a (?:randomi[sz]ed|multicentre|multicenter|trial)|enrolled|randomi[sz]ed \d|were randomi[sz]ed|"
-    r"this digest|updated in)\b",
+    r"this digest|updated in|tested whether|aimed to|was designed to|set out to|(?:trial|study) compared)\b",
     re.I,
 )
 
@@ -129,7 +129,7 @@ def offers(kind: str, p: Profile) -> bool:
         "dose": p.dose,
         "threshold": p.threshold,
         "timing": p.timing,
-        "indication": p.recommends and (p.threshold or p.criteria or p.timing),
+        "indication": p.recommends and (p.threshold or p.criteria),  # when to start: for whom, above what
         "who": p.criteria or p.threshold,
         "diagnosis": p.criteria or p.recommends,
         "prognosis": p.finding or p.threshold,

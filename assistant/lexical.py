@@ -75,13 +75,14 @@ def query_terms(retriever: Any, query: str) -> tuple[list[str], list[str]]:
     """(every BM25 token of `query`, those the index knows)."""
     import bm25s
 
-    tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    tokens = bm25s.tokenize(
+        [query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
     return list(tokens[0]), [t for t in tokens[0] if t in retriever.vocab_dict]
 
 
 def bm25_search(retriever: Any, query: str, k: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(passage indices, scores) of the best `k` passages for `query`; empty when no query term is known."""
-    import bm25s
 
     n_docs = int(retriever.scores["num_docs"])
     _all, known = query_terms(retriever, query)

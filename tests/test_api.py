@@ -229,3 +229,12 @@ def test_page_widget_and_static_files_are_served(client: TestClient) -> None:
     assert client.get("/static/style.css").status_code == 200
     # the page never inserts server text as HTML
     assert "innerHTML" not in client.get("/static/app.js").text
+
+
+def test_the_answer_says_how_the_question_was_read(client: TestClient) -> None:
+    # "gout" is a word of the fixture library; "treatmnet" is one edit from its "treatment"
+    body = client.post("/v1/ask", json={"question": "gout treatmnet"}).json()
+    assert '"treatmnet" read as "treatment"' in body["understood"]
+    assert "treatment" in body["resolved_query"] and "treatmnet" not in body["resolved_query"]
+    got = events(client.post("/v1/ask/stream", json={"question": "gout treatmnet"}).text)
+    assert got[0][0] == "meta" and got[0][1]["understood"] == body["understood"]

@@ -83,3 +83,22 @@ def test_zscore_by_hand() -> None:
     fused = dict(zscore([(1, 0.9), (2, 0.5)], [(3, 7.0), (1, 3.0)], 0.45))
     assert abs(fused[1] + 0.1) < 1e-9 and abs(fused[2] + 1.0) < 1e-9 and abs(fused[3] - 0.1) < 1e-9
     assert zscore([], [], 0.5) == []
+
+
+def test_adaptive_fusion_is_zscore_at_the_query_s_own_weight(assistant: Assistant) -> None:
+    from assistant.lexical import query_terms
+    from assistant.retrieve import adaptive_weight, query_signals
+
+    query = "gout urate lowering therapy"
+    coefficients = [-0.5, 0.0, 2.0, 0.0]
+    adaptive = IndexRetriever(
+        assistant.index, assistant.embedder, RetrievalSettings(fusion="adaptive", adaptive=coefficients)
+    )
+    ranked, _ = adaptive.ranking(query, 50)
+    tokens, known = query_terms(assistant.index.bm25, query)
+    lexical = adaptive.bm25_ranking(query, 50)
+    w = adaptive_weight(query_signals(len(tokens), len(tokens) - len(known), lexical), coefficients)
+    fixed = IndexRetriever(
+        assistant.index, assistant.embedder, RetrievalSettings(fusion="zscore", dense_weight=w)
+    )
+    assert [i for i, _ in ranked] == [i for i, _ in fixed.ranking(query, 50)[0]]

@@ -34,6 +34,7 @@ def native_events(answer: Answer) -> Iterator[str]:
             "conversation_id": answer.conversation_id,
             "question": answer.question,
             "resolved_query": answer.resolved_query,
+            "understood": answer.understood,
             "abstained": answer.abstained,
         },
         "meta",

@@ -98,7 +98,8 @@
 
     meta(data) {
       if (data.conversation_id) state.conversationId = data.conversation_id;
-      this.status.textContent = "Searched for: " + data.resolved_query;
+      const read = data.understood && data.understood.length ? " (read as: " + data.understood.join("; ") + ")" : "";
+      this.status.textContent = "Searched for: " + data.resolved_query + read;
       this.status.className = "status searched";
     }
 
