@@ -91,7 +91,10 @@ class Profile:
     contrasts: frozenset[str]
 
 
-@lru_cache(maxsize=65536)
+PROFILE_CACHE = 65536  # sentences whose profile is kept
+
+
+@lru_cache(maxsize=PROFILE_CACHE)
 def profile(text: str) -> Profile:
     return Profile(
         drug=bool(DRUG.search(text)),

@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -68,6 +69,16 @@ def features(reading: Reading | None, c: Scored, best_score: float, guideline: b
         float(p.drug), float(p.dose), float(p.threshold), float(p.timing), float(p.criteria), float(guideline),
     ]  # fmt: skip
     return np.asarray(values, dtype=np.float64)
+
+
+@lru_cache(maxsize=4096)
+def _named(question: str) -> frozenset[str]:
+    return frozenset(t for d in drug_words(question) for t in spelling_terms(d))
+
+
+@lru_cache(maxsize=65536)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(spelling_terms(text))
 
 
 @dataclass(frozen=True)

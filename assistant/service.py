@@ -20,6 +20,7 @@ from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
 from .evidence import Abstention, lead_pool
 from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, normalise, source_fingerprint
+from .lead import PROFILE_CACHE, profile
 from .retrieve import CrossEncoderReranker, IndexRetriever
 from .rewriter import ChatRewriter, Rewriter
 from .scorer import LeadScorer, load_lead_scorer
@@ -299,8 +300,14 @@ class Assistant:
             self._suggester = Suggester(self.index, self.answers)
         return self._suggester.suggest(hits, answer, asked)
 
-    def warm_suggestions(self) -> int:
-        """Check every suggestion the index could offer, once (see `Suggester.warm`)."""
+    def warm(self) -> int:
+        """Work done once so that no request pays for it: read what every sentence offers as an answer (while
+        they fit the cache) and check every follow-up the index could suggest (`Suggester.warm`). Returns how
+        many suggestions are answerable."""
+        if self.index.manifest.get("sentence_count", 0) <= PROFILE_CACHE:
+            for p in self.index.passages:
+                for text in p.sentence_texts():
+                    profile(text)
         if self._suggester is None:
             self._suggester = Suggester(self.index, self.answers)
         return self._suggester.warm()

@@ -51,8 +51,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     assistant = Assistant.open(get_settings(), with_conversations=False)
-    if hasattr(assistant, "warm_suggestions"):  # as the server does once it is ready
-        assistant.warm_suggestions()
+    if hasattr(assistant, "warm"):  # as the server does once it is ready
+        assistant.warm()
     print(f"open: {time.perf_counter() - t0:.1f} s (model load and index verification)")
     assistant.ask(QUESTIONS[-1], remember=False)
     totals = []

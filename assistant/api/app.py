@@ -108,9 +108,7 @@ def lifespan_for(settings: Settings, assistant: Assistant | None) -> Any:
             try:
                 app.state.assistant = await anyio.to_thread.run_sync(Assistant.open, settings)
                 # ready now; then check the follow-ups it may suggest, so that no request pays for that
-                await anyio.to_thread.run_sync(
-                    app.state.assistant.warm_suggestions, limiter=app.state.limiter
-                )
+                await anyio.to_thread.run_sync(app.state.assistant.warm, limiter=app.state.limiter)
             except AssistantError as exc:
                 app.state.load_error = str(exc)
             except Exception as exc:

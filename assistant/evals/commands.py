@@ -119,6 +119,7 @@ def answers(
     retriever = retriever_for(
         assistant.index, embedder, settings.retrieval, settings.retrieval.mode, cache, args.k
     )
+    assistant.warm()  # as the server does once it is ready: latency is that of a served question
     started = time.perf_counter()
     results = run_answers(assistant, retriever, items, args.k, progress)
     seconds = time.perf_counter() - started
