@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .lead import contradicts, drug_words, offers, profile, qualifier_fit, shared_phrases
 from .lexical import spelling_terms
 from .vocab.reading import Reading
+from .vocab.words import aspects_of
 
 KINDS = ("drug", "dose", "threshold", "timing", "indication", "who", "diagnosis", "prognosis")
 BUNDLED = Path(__file__).resolve().parent / "data" / "lead_scorer.json"
@@ -40,6 +41,14 @@ class Scored(Protocol):
     def hit_rank(self) -> int: ...
     @property
     def sentence_index(self) -> int: ...
+    @property
+    def section(self) -> str: ...
+
+
+# Sections that answer only their own aspect: a sentence from one leads only when the question asks for it.
+ASIDE_SECTIONS = frozenset({"monitoring", "prognosis", "epidemiology", "referral", "differential diagnosis",
+                            "causes and risk factors", "prevention"})  # fmt: skip
+DESIGN_SECTIONS = frozenset({"study design", "limitations"})
 
 
 FEATURES: tuple[str, ...] = (
@@ -47,6 +56,7 @@ FEATURES: tuple[str, ...] = (
     *(f"asks_{k}_offers" for k in KINDS), "asks_kind_offers_none",
     "yes_no_finding", "agree", "conflict", "dangling", "scope", "phrases", "named_drug", "named_drug_missing",
     "recommends", "finding", "drug", "dose", "threshold", "timing", "criteria", "guideline",
+    "aside_section", "design_section",
 )  # fmt: skip
 
 
@@ -54,6 +64,8 @@ def features(reading: Reading | None, c: Scored, best_score: float, guideline: b
     """The feature vector of one candidate sentence for one question (in the order of `FEATURES`)."""
     p = profile(c.text)
     kinds = reading.kinds if reading is not None else frozenset()
+    section = (c.section or "").lower()
+    asked_aspects = aspects_of(reading.plain) if reading is not None else frozenset()
     asked = [k in kinds and offers(k, p) for k in KINDS]
     agree, conflict = qualifier_fit(reading, p) if reading is not None else (0, 0)
     named = (
@@ -67,6 +79,7 @@ def features(reading: Reading | None, c: Scored, best_score: float, guideline: b
         float(p.dangling), float(p.scope), float(min(2, shared_phrases(reading.plain, c.text)) if reading else 0),
         float(has_named), float(bool(named) and not has_named), float(p.recommends), float(p.finding),
         float(p.drug), float(p.dose), float(p.threshold), float(p.timing), float(p.criteria), float(guideline),
+        float(section in ASIDE_SECTIONS and section not in asked_aspects), float(section in DESIGN_SECTIONS),
     ]  # fmt: skip
     return np.asarray(values, dtype=np.float64)
 
