@@ -204,7 +204,7 @@ def lead_pool(
     answered = _quantity_answered(asked, candidates, settings) and _dose_answered(
         reading, candidates, settings
     )
-    unknown_names = reading.unknown_names if reading is not None else ()
+    unknown_names = reading.unknown_names if reading is not None and settings.abstain_on_unknown_names else ()
     if best < floor or not usable or coverage < 0.5 or not answered or unknown_names:
         return Abstention(tuple(unknown_names))
     return usable

@@ -127,6 +127,10 @@ class ComposerSettings(BaseModel):
             "passage's: a sentence from a passage the retriever ranks far below must match much better to be used."
         ),
     )
+    abstain_on_unknown_names: bool = Field(
+        True,
+        description="Abstain when the question names something (an acronym, a drug) no source mentions, and say so.",
+    )
     lead_model: str = Field(
         "bundled",
         description="The learned lead scorer: 'bundled' (trained on the dev half of evals/clinician.jsonl with "
