@@ -107,15 +107,19 @@ def lifespan_for(settings: Settings, assistant: Assistant | None) -> Any:
         async def load() -> None:
             try:
                 app.state.assistant = await anyio.to_thread.run_sync(Assistant.open, settings)
-                # ready now; then check the follow-ups it may suggest, so that no request pays for that
-                await anyio.to_thread.run_sync(app.state.assistant.warm, limiter=app.state.limiter)
             except AssistantError as exc:
                 app.state.load_error = str(exc)
+                return
             except Exception as exc:
                 app.state.load_error = (
                     f"the index could not be loaded ({type(exc).__name__}); see the server log"
                 )
                 log.exception("index load failed", extra={"fields": {"error": type(exc).__name__}})
+                return
+            try:  # ready now; then the work done once so that no request pays for it (a failure only slows)
+                await anyio.to_thread.run_sync(app.state.assistant.warm, limiter=app.state.limiter)
+            except Exception as exc:
+                log.exception("warm-up failed", extra={"fields": {"error": type(exc).__name__}})
 
         async with anyio.create_task_group() as tasks:
             if assistant is None:
