@@ -244,3 +244,19 @@ def test_kinds_of(text: str, kind: str) -> None:
 def test_kinds_of_matches_tokens_not_substrings() -> None:
     assert "dose" not in kinds_of("what about overdosed patients")  # "dose" is inside "overdosed"
     assert kinds_of("tell me about gout") == frozenset()
+
+
+def test_one_reader_serves_concurrent_questions(reader: Reader) -> None:
+    """The server reads questions in several threads at once with one Reader: nothing leaks between them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [
+        "gout and BNP zqkw",
+        "when to anticoagulate af pt",
+        "strok prevention",
+        "pe in pregnancy",
+    ] * 25
+    alone = {q: reader.read(q) for q in set(questions)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(reader.read, questions))
+    assert all(r == alone[q] for q, r in zip(questions, together, strict=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..lexical import spelling_terms, stop_words, terms
 from .abbreviations import PROJECT_ABBREVIATIONS, Expansion, candidates, known_short_forms
@@ -203,6 +203,14 @@ def populations_of(text: str, *, from_age: bool = False) -> frozenset[str]:
     return frozenset(found)
 
 
+@dataclass
+class _Found:
+    """What reading one question found besides its words: unknown words, synonyms added."""
+
+    unknown: list[str] = field(default_factory=list)
+    alternatives: list[tuple[str, str]] = field(default_factory=list)
+
+
 class Reader:
     """Reads questions against one library's vocabulary."""
 
@@ -220,8 +228,7 @@ class Reader:
         plain_parts: list[str] = []
         corrections: list[tuple[str, str]] = []
         expansions: list[tuple[str, Expansion]] = []
-        self._unknown: list[str] = []
-        self._alternatives: list[tuple[str, str]] = []
+        found = _Found()  # per call: one Reader serves concurrent requests
         context_stems = set(spelling_terms(f"{question} {context}"))
         pos = 0
         for m in _TOKEN.finditer(question):
@@ -230,7 +237,7 @@ class Reader:
             pos = m.end()
             text_parts.append(between)
             plain_parts.append(between)
-            as_text, as_plain = self._token(token, context_stems, corrections, expansions)
+            as_text, as_plain = self._token(token, context_stems, corrections, expansions, found)
             text_parts.append(as_text)
             plain_parts.append(as_plain)
         text_parts.append(question[pos:])
@@ -249,8 +256,8 @@ class Reader:
             age=age_band(plain),
             contrasts=contrasts_of(plain),
             parts=parts if len(parts) > 1 else (),
-            unknown=tuple(self._unknown),
-            alternatives=tuple(self._alternatives),
+            unknown=tuple(found.unknown),
+            alternatives=tuple(found.alternatives),
         )
 
     def _token(
@@ -259,6 +266,7 @@ class Reader:
         context: set[str],
         corrections: list[tuple[str, str]],
         expansions: list[tuple[str, Expansion]],
+        found: _Found,
     ) -> tuple[str, str]:
         low = token.lower()
         vocab = self.vocabulary
@@ -266,7 +274,7 @@ class Reader:
             low = token = _SHORTHAND[low]
         if low in SYNONYMS:
             extra = [w for w in SYNONYMS[low] if vocab.knows_phrase(w)]
-            self._alternatives += [(token, w) for w in extra]
+            found.alternatives += [(token, w) for w in extra]
             return (f"{token} ({', '.join(extra)})" if extra else token), token
         if self._abbreviation_like(token):
             expansion = self.expand(token, context)
@@ -277,7 +285,7 @@ class Reader:
                 not all(vocab.knows_stem(s) for s in spelling_terms(low))
                 and not set(terms(low)) <= QUESTION_WORDS
             ):
-                self._unknown.append(token)
+                found.unknown.append(token)
             return token, token
         if low in vocab.words or low in stop_words() or not low.isalpha():
             return token, token
@@ -288,7 +296,7 @@ class Reader:
             fixed in vocab.cased and fixed not in vocab.lower
         ):  # never to an acronym ("ats")
             if low not in english_words() and not set(terms(low)) <= QUESTION_WORDS:
-                self._unknown.append(token)
+                found.unknown.append(token)
             return token, token
         corrections.append((token, fixed))
         return fixed, fixed
