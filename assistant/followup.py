@@ -1,8 +1,8 @@
 """Follow-up resolution: turn a question that leans on the conversation into a standalone retrieval query.
 
 Works offline, without a language model. A topic lexicon, built from the index (document topics and titles, and
-abbreviations the passages define, such as "amyotrophic lateral sclerosis (ALS)"), tells which topic a question
-names. Then:
+the abbreviations its vocabulary says the library defines, such as "amyotrophic lateral sclerosis (ALS)"), tells
+which topic a question names. Then:
 
 - a question that names a topic other than the conversation's starts afresh (no old topic dragged along);
 - a question that names the conversation's topic stands alone already;
@@ -19,13 +19,11 @@ from dataclasses import dataclass
 
 from .lexical import spelling_terms, stop_words, terms
 from .types import Document, Passage
+from .vocab.corpus import CorpusVocabulary
 from .vocab.words import MODIFIERS, PATIENT_WORDS, QUESTION_WORDS, aspects_of
 
 MAX_LABEL_WORDS = 8
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-_ABBREVIATION = re.compile(
-    r"\b([A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+){0,6}) \(([A-Z][A-Za-z0-9]{1,7})\)"
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,17 @@ class TopicLexicon:
         self.vocabulary = vocabulary
 
     @classmethod
-    def build(cls, documents: Iterable[Document], passages: Iterable[Passage]) -> TopicLexicon:
+    def build(
+        cls,
+        documents: Iterable[Document],
+        passages: Iterable[Passage],
+        vocabulary: CorpusVocabulary | None = None,
+    ) -> TopicLexicon:
+        """Labels from the documents' topics (or titles); abbreviations and known words from the library's
+        vocabulary (built here when not given: an index stores one)."""
+        documents = list(documents)
+        if vocabulary is None:
+            vocabulary = CorpusVocabulary.build(documents, passages)
         labels: dict[tuple[str, ...], str] = {}
         for doc in documents:
             for name in (doc.topic, doc.title if not doc.topic else None):
@@ -119,19 +127,17 @@ class TopicLexicon:
                 if key and len(key) <= MAX_LABEL_WORDS and (len(key) > 1 or key[0] not in stop_words()):
                     labels.setdefault(key, doc.topic or doc.title)
         abbreviations: dict[str, str] = {}
-        vocabulary: set[str] = set()
-        for p in passages:
-            vocabulary.update(spelling_terms(p.text))
-            for long_form, short in _ABBREVIATION.findall(p.text):
-                words = _key(long_form)
-                for start in range(len(words)):  # the long form is a suffix of the captured words
-                    label = labels.get(words[start:])
-                    if label:
-                        abbreviations.setdefault(short, label)
-                        break
+        for short, expansions in vocabulary.abbreviations.items():
+            for e in expansions:
+                words = _key(e.long)
+                label = next((labels[words[i:]] for i in range(len(words)) if words[i:] in labels), None)
+                if label:  # the long form ends with a topic's name
+                    abbreviations.setdefault(short, label)
+                    break
+        known = set(vocabulary.stem_docs)
         for key in labels:
-            vocabulary.update(spelling_terms(" ".join(key)))
-        return cls(labels, abbreviations, vocabulary)
+            known.update(spelling_terms(" ".join(key)))
+        return cls(labels, abbreviations, known)
 
     def mentions(self, question: str) -> list[str]:
         """Topic labels named in `question`, longest name first."""

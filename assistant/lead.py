@@ -11,7 +11,8 @@ from itertools import pairwise
 
 from .lexical import spelling_terms
 from .settings import ComposerSettings
-from .vocab.reading import AgeBand, Reading, age_band, contrasts_of, populations_of
+from .vocab.qualifiers import AgeBand, age_band, contrasts_of, populations_of
+from .vocab.reading import Reading
 from .vocab.words import DRUG
 
 _DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:-|to|–)?\s*\d*(?:[.,]\d+)?\s*(?:mg|micrograms?|mcg|µg|g|units?|ml|mL|IU|mmol)\b"
@@ -146,32 +147,9 @@ def _ages_conflict(asked: AgeBand, stated: AgeBand) -> bool:
     return hi_a <= lo_s or hi_s <= lo_a
 
 
-def contradicts(reading: Reading, p: Profile) -> bool:
-    """Whether a sentence is explicitly about other patients than those asked about: another age band, or the
-    other side of a contrast (secondary prevention for primary, inpatients for outpatients)."""
-    if reading.age is not None and p.age is not None and _ages_conflict(reading.age, p.age):
-        return True
-    for asked in reading.contrasts:
-        group = asked.split(":", 1)[0]
-        stated = {c for c in p.contrasts if c.startswith(group + ":")}
-        if stated and asked not in stated:
-            return True
-    return False
-
-
-def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:
-    """(agreements, conflicts) of a sentence with the question's qualifiers: an age band, a population, a
-    contrasting qualifier (primary or secondary prevention ...) the sentence states as the question does, or
-    states otherwise (another age band, a special population the question did not ask about)."""
+def _contrast_fit(reading: Reading, p: Profile) -> tuple[int, int]:
+    """(agreements, conflicts) on the question's contrasting qualifiers (primary or secondary prevention ...)."""
     agree = conflict = 0
-    if reading.age is not None and p.age is not None:
-        if _ages_conflict(reading.age, p.age):
-            conflict += 1
-        else:
-            agree += 1
-    agree += len(reading.populations & p.populations)
-    if not reading.kinds & {"who", "indication"}:  # for "who should ...", the populations are the answer
-        conflict += len(p.populations - reading.populations)
     for asked in reading.contrasts:
         group = asked.split(":", 1)[0]
         stated = {c for c in p.contrasts if c.startswith(group + ":")}
@@ -179,6 +157,30 @@ def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:
             agree += 1
         elif stated:
             conflict += 1  # about other patients than those asked about
+    return agree, conflict
+
+
+def _age_fit(reading: Reading, p: Profile) -> tuple[int, int]:
+    if reading.age is None or p.age is None:
+        return 0, 0
+    return (0, 1) if _ages_conflict(reading.age, p.age) else (1, 0)
+
+
+def contradicts(reading: Reading, p: Profile) -> bool:
+    """Whether a sentence is explicitly about other patients than those asked about: another age band, or the
+    other side of a contrast (secondary prevention for primary, inpatients for outpatients)."""
+    return _age_fit(reading, p)[1] + _contrast_fit(reading, p)[1] > 0
+
+
+def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:
+    """(agreements, conflicts) of a sentence with the question's qualifiers: an age band, a population, a
+    contrasting qualifier (primary or secondary prevention ...) the sentence states as the question does, or
+    states otherwise (another age band, a special population the question did not ask about)."""
+    (age_agree, age_conflict), (c_agree, c_conflict) = _age_fit(reading, p), _contrast_fit(reading, p)
+    agree = age_agree + c_agree + len(reading.populations & p.populations)
+    conflict = age_conflict + c_conflict
+    if not reading.kinds & {"who", "indication"}:  # for "who should ...", the populations are the answer
+        conflict += len(p.populations - reading.populations)
     return agree, conflict
 
 
@@ -194,8 +196,8 @@ def lead_adjustment(reading: Reading | None, text: str, settings: ComposerSettin
     if reading is None:
         return adjust
     wanted = set(reading.kinds) - {"diagnosis"} if reading.kinds - {"diagnosis"} else set(reading.kinds)
-    named = _named_drugs(reading.plain)
-    about_named = not named or bool(named & set(spelling_terms(text)))  # the drug the question names, if any
+    named = named_drugs(reading.plain)
+    about_named = not named or bool(named & stems(text))  # the drug the question names, if any
     if wanted and about_named and any(offers(k, p) for k in wanted):
         adjust += settings.kind_boost
     if reading.yes_no and (p.finding or p.recommends):
@@ -207,8 +209,15 @@ def lead_adjustment(reading: Reading | None, text: str, settings: ComposerSettin
 
 
 @lru_cache(maxsize=4096)
-def _named_drugs(question: str) -> frozenset[str]:
+def named_drugs(question: str) -> frozenset[str]:
+    """The stems of the drugs and drug classes a question names."""
     return frozenset(t for d in drug_words(question) for t in spelling_terms(d))
+
+
+@lru_cache(maxsize=PROFILE_CACHE)
+def stems(text: str) -> frozenset[str]:
+    """The content-word stems of a sentence (either spelling)."""
+    return frozenset(spelling_terms(text))
 
 
 @lru_cache(maxsize=4096)

@@ -83,7 +83,6 @@ def query_terms(retriever: Any, query: str) -> tuple[list[str], list[str]]:
 
 def bm25_search(retriever: Any, query: str, k: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(passage indices, scores) of the best `k` passages for `query`; empty when no query term is known."""
-
     n_docs = int(retriever.scores["num_docs"])
     _all, known = query_terms(retriever, query)
     k = min(k, n_docs)

@@ -12,37 +12,19 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
-from .lead import contradicts, drug_words, offers, profile, qualifier_fit, shared_phrases
-from .lexical import spelling_terms
+from .evidence import Candidate
+from .lead import contradicts, named_drugs, offers, profile, qualifier_fit, shared_phrases, stems
 from .vocab.reading import Reading
 from .vocab.words import aspects_of
 
 KINDS = ("drug", "dose", "threshold", "timing", "indication", "who", "diagnosis", "prognosis")
 BUNDLED = Path(__file__).resolve().parent / "data" / "lead_scorer.json"
-
-
-class Scored(Protocol):
-    """What the scorer reads of a candidate sentence (the composer's `Candidate`)."""
-
-    @property
-    def text(self) -> str: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def relevance(self) -> float: ...
-    @property
-    def hit_rank(self) -> int: ...
-    @property
-    def sentence_index(self) -> int: ...
-    @property
-    def section(self) -> str: ...
 
 
 # Sections that answer only their own aspect: a sentence from one leads only when the question asks for it.
@@ -60,7 +42,9 @@ FEATURES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def features(reading: Reading | None, c: Scored, best_score: float, guideline: bool) -> np.ndarray[Any, Any]:
+def features(
+    reading: Reading | None, c: Candidate, best_score: float, guideline: bool
+) -> np.ndarray[Any, Any]:
     """The feature vector of one candidate sentence for one question (in the order of `FEATURES`)."""
     p = profile(c.text)
     kinds = reading.kinds if reading is not None else frozenset()
@@ -68,10 +52,8 @@ def features(reading: Reading | None, c: Scored, best_score: float, guideline: b
     asked_aspects = aspects_of(reading.plain) if reading is not None else frozenset()
     asked = [k in kinds and offers(k, p) for k in KINDS]
     agree, conflict = qualifier_fit(reading, p) if reading is not None else (0, 0)
-    named = (
-        {t for d in drug_words(reading.plain) for t in spelling_terms(d)} if reading is not None else set()
-    )
-    has_named = bool(named & set(spelling_terms(c.text)))
+    named = named_drugs(reading.plain) if reading is not None else frozenset()
+    has_named = bool(named & stems(c.text))
     values = [
         c.score, c.relevance, best_score - c.score, min(c.hit_rank, 10) / 10, float(c.sentence_index == 0),
         math.log(1 + len(c.text.split())), *map(float, asked), float(bool(kinds) and not any(asked)),
@@ -84,16 +66,6 @@ def features(reading: Reading | None, c: Scored, best_score: float, guideline: b
     return np.asarray(values, dtype=np.float64)
 
 
-@lru_cache(maxsize=4096)
-def _named(question: str) -> frozenset[str]:
-    return frozenset(t for d in drug_words(question) for t in spelling_terms(d))
-
-
-@lru_cache(maxsize=65536)
-def _stems(text: str) -> frozenset[str]:
-    return frozenset(spelling_terms(text))
-
-
 @dataclass(frozen=True)
 class LeadScorer:
     weights: np.ndarray[Any, Any]
@@ -104,7 +76,7 @@ class LeadScorer:
         result: np.ndarray[Any, Any] = ((rows - self.mean) / self.scale) @ self.weights
         return result
 
-    def best(self, reading: Reading | None, pool: Sequence[Scored], guideline: Sequence[bool]) -> int:
+    def best(self, reading: Reading | None, pool: Sequence[Candidate], guideline: Sequence[bool]) -> int:
         """Index in `pool` of the sentence to lead with, among those that `may_lead`."""
         top = max(c.score for c in pool)
         allowed = may_lead(reading, pool)
@@ -143,7 +115,7 @@ def applies(reading: Reading | None) -> bool:
     return bool(reading.kinds & ASKED_KINDS or reading.populations or reading.contrasts or reading.age)
 
 
-def may_lead(reading: Reading | None, pool: Sequence[Scored]) -> list[int]:
+def may_lead(reading: Reading | None, pool: Sequence[Candidate]) -> list[int]:
     """Indices of the sentences of `pool` allowed to lead: none that leans on text not shown, and none explicitly
     about other patients than those asked about while another sentence is not (rules, not learned weights)."""
     standalone = [i for i, c in enumerate(pool) if not profile(c.text).dangling] or list(range(len(pool)))

@@ -17,7 +17,7 @@ from .compose import compose
 from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
 from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
-from .evidence import Abstention, lead_pool
+from .evidence import Abstention, Candidate, lead_pool
 from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, normalise, source_fingerprint
 from .lead import PROFILE_CACHE, profile
@@ -127,16 +127,27 @@ class Assistant:
                 f"the abstention thresholds were calibrated for {BUNDLED_MODEL}, not {embedder.name}: run "
                 f"`assistant eval calibrate --index {index_dir}` on dev data to calibrate them for this model"
             )
-        set_threads(settings.query_threads)
-        reranker = CrossEncoderReranker(settings.retrieval.reranker) if settings.retrieval.reranker else None
-        retriever = IndexRetriever(index, embedder, settings.retrieval, reranker)
         store = None
         if with_conversations:
             store = ConversationStore(
                 settings.data_dir / "conversations.sqlite3", settings.conversation.expire_days
             )
             store.expire()
-        lexicon = TopicLexicon.build(index.documents.values(), index.passages)
+        return cls.from_index(settings, embedder, index, store)
+
+    @classmethod
+    def from_index(
+        cls,
+        settings: Settings,
+        embedder: Embedder,
+        index: LoadedIndex,
+        conversations: ConversationStore | None = None,
+    ) -> Assistant:
+        """Everything that answers, over an index already loaded (`open` loads the configured one)."""
+        set_threads(settings.query_threads)
+        reranker = CrossEncoderReranker(settings.retrieval.reranker) if settings.retrieval.reranker else None
+        retriever = IndexRetriever(index, embedder, settings.retrieval, reranker)
+        lexicon = TopicLexicon.build(index.documents.values(), index.passages, index.vocabulary)
         conv = settings.conversation
         rewriter = None
         if conv.rewriter_url and conv.rewriter_model:
@@ -146,10 +157,17 @@ class Assistant:
                 api_key=conv.rewriter_api_key,
                 timeout_s=conv.rewriter_timeout_s,
             )
-        assert index.vocabulary is not None  # LoadedIndex builds one when the generation has none
         scorer = load_lead_scorer(settings.composer.lead_model)
         return cls(
-            settings, embedder, index, retriever, store, lexicon, Reader(index.vocabulary), rewriter, scorer
+            settings,
+            embedder,
+            index,
+            retriever,
+            conversations,
+            lexicon,
+            Reader(index.vocabulary),
+            rewriter,
+            scorer,
         )
 
     def close(self) -> None:
@@ -254,17 +272,35 @@ class Assistant:
         conversation_id: str | None,
         follow_up_topic: str | None = None,
     ) -> Answer:
-        vectors = self._sentence_vectors(hits)
-        query_vector = self.embedder.embed_queries([query])[0] if vectors is not None else None
         answer = compose(
-            reading.question, query, hits, self.settings.composer,
-            query_vector=query_vector, sentence_vectors=vectors, conversation_id=conversation_id,
-            unknown_terms=self.lexicon.unknown_terms(reading.plain), follow_up_topic=follow_up_topic or None,
-            reading=reading, topics=self.answer_topics(reading, hits, follow_up_topic),
-            lead_scorer=self.lead_scorer,
+            reading.question, query, hits, self.settings.composer, conversation_id=conversation_id,
+            lead_scorer=self.lead_scorer, **self._evidence(reading, query, hits, follow_up_topic),
         )  # fmt: skip
         answer.understood = reading.notes()
         return answer
+
+    def pool(
+        self, reading: Reading, query: str, hits: Sequence[Hit], follow_up_topic: str | None = None
+    ) -> list[Candidate] | Abstention:
+        """The sentences the composer would choose from for this turn, or why it would abstain."""
+        return lead_pool(
+            reading.question, query, hits, self.settings.composer,
+            **self._evidence(reading, query, hits, follow_up_topic),
+        )  # fmt: skip
+
+    def _evidence(
+        self, reading: Reading, query: str, hits: Sequence[Hit], follow_up_topic: str | None
+    ) -> dict[str, Any]:
+        """What the composer weighs beside the hits: vectors, unknown words, the reading and the topics."""
+        vectors = self._sentence_vectors(hits)
+        return {
+            "query_vector": self.embedder.embed_queries([query])[0] if vectors is not None else None,
+            "sentence_vectors": vectors,
+            "unknown_terms": self.lexicon.unknown_terms(reading.plain),
+            "follow_up_topic": follow_up_topic or None,
+            "reading": reading,
+            "topics": self.answer_topics(reading, hits, follow_up_topic),
+        }
 
     def _sentence_vectors(self, hits: Sequence[Hit]) -> dict[str, Any] | None:
         """The stored sentence vectors of the hits' passages (None when the index has none)."""
@@ -294,11 +330,15 @@ class Assistant:
             return resolution.topic
         return hits[0].document.topic or hits[0].document.title
 
-    def suggest_followups(self, hits: Sequence[Hit], answer: Answer, asked: Sequence[str]) -> list[str]:
-        """Two to four questions about the answer's topic that nobody asked and the index answers."""
+    @property
+    def suggester(self) -> Suggester:
         if self._suggester is None:
             self._suggester = Suggester(self.index, self.answers)
-        return self._suggester.suggest(hits, answer, asked)
+        return self._suggester
+
+    def suggest_followups(self, hits: Sequence[Hit], answer: Answer, asked: Sequence[str]) -> list[str]:
+        """Two to four questions about the answer's topic that nobody asked and the index answers."""
+        return self.suggester.suggest(hits, answer, asked)
 
     def warm(self) -> int:
         """Work done once so that no request pays for it: read what every sentence offers as an answer (while
@@ -308,23 +348,13 @@ class Assistant:
             for p in self.index.passages:
                 for text in p.sentence_texts():
                     profile(text)
-        if self._suggester is None:
-            self._suggester = Suggester(self.index, self.answers)
-        return self._suggester.warm()
+        return self.suggester.warm()
 
     def answers(self, question: str) -> bool:
         """Whether `question`, asked on its own, gets an answer rather than an abstention."""
         reading, resolution = self.understand(question, [])
         hits = self.retrieve(resolution, self.settings.retrieval.top_k)
-        if not hits:
-            return False
-        pool = lead_pool(
-            question, resolution.query, hits, self.settings.composer,
-            query_vector=self.embedder.embed_queries([resolution.query])[0] if self._sentence_vectors(hits) else None,
-            sentence_vectors=self._sentence_vectors(hits), unknown_terms=self.lexicon.unknown_terms(reading.plain),
-            reading=reading, topics=self.answer_topics(reading, hits, None),
-        )  # fmt: skip
-        return not isinstance(pool, Abstention)
+        return bool(hits) and not isinstance(self.pool(reading, resolution.query, hits), Abstention)
 
     # ------------------------------------------------------------------ sources
     def source(self, passage_id: str) -> dict[str, Any]:

@@ -89,13 +89,11 @@ class LoadedIndex:
     bm25: Any
     sentence_vectors: Vectors | None
     sentence_start: np.ndarray[Any, np.dtype[np.int64]]
-    vocabulary: CorpusVocabulary | None = None
+    vocabulary: CorpusVocabulary
     by_id: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_id = {p.passage_id: i for i, p in enumerate(self.passages)}
-        if self.vocabulary is None:
-            self.vocabulary = CorpusVocabulary.build(self.documents.values(), self.passages)
 
     def sentence_vectors_of(self, index: int) -> Vectors | None:
         if self.sentence_vectors is None:

@@ -31,19 +31,12 @@ def pool_rows(
     assistant: Any, question: str, history: list[Any]
 ) -> tuple[list[Any], np.ndarray[Any, Any], Any]:
     """(the usable sentences allowed to lead, their feature rows, the resolution) for one question."""
-    from assistant.evidence import Abstention, lead_pool
+    from assistant.evidence import Abstention
     from assistant.scorer import features, may_lead
 
     reading, resolution = assistant.understand(question, history)
     hits = assistant.retrieve(resolution, assistant.settings.retrieval.top_k)
-    follow = resolution.topic if resolution.depends else None
-    vectors = assistant._sentence_vectors(hits)
-    pool = lead_pool(
-        question, resolution.query, hits, assistant.settings.composer,
-        query_vector=assistant.embedder.embed_queries([resolution.query])[0] if vectors else None,
-        sentence_vectors=vectors, unknown_terms=assistant.lexicon.unknown_terms(reading.plain),
-        follow_up_topic=follow, reading=reading, topics=assistant.answer_topics(reading, hits, follow),
-    )  # fmt: skip
+    pool = assistant.pool(reading, resolution.query, hits, resolution.topic if resolution.depends else None)
     if isinstance(pool, Abstention):
         return [], np.zeros((0, 0)), (resolution, hits)
     pool = [pool[i] for i in may_lead(reading, pool)]

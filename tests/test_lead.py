@@ -8,7 +8,8 @@ import pytest
 
 from assistant.lead import drug_words, lead_adjustment, offers, profile, qualifier_fit, shared_phrases
 from assistant.settings import ComposerSettings
-from assistant.vocab.reading import Reading, age_band, contrasts_of, populations_of
+from assistant.vocab.qualifiers import age_band, contrasts_of, populations_of
+from assistant.vocab.reading import Reading
 
 
 def reading(question: str, kinds: frozenset[str] = frozenset()) -> Reading:

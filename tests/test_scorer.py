@@ -14,7 +14,8 @@ from assistant.ingest import make_passages
 from assistant.scorer import BUNDLED, FEATURES, LeadScorer, load_lead_scorer, may_lead, train
 from assistant.settings import ComposerSettings, IngestSettings
 from assistant.types import Document, Hit
-from assistant.vocab.reading import Reading, age_band
+from assistant.vocab.qualifiers import age_band
+from assistant.vocab.reading import Reading
 
 
 def _groups(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -11,13 +11,16 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..embed import Embedder, all_cores, set_threads
 from ..errors import IndexNotFound
 from ..ingest import load_corpus, source_fingerprint
 from ..settings import Settings
 from ..store import LoadedIndex, build_index, load_index, read_manifest
+
+if TYPE_CHECKING:
+    from ..service import Assistant
 
 
 def eval_settings(settings: Settings) -> Settings:
@@ -73,14 +76,10 @@ def open_cached_index(
     return load_index(folder, expected_model=embedder.name, expected_dimension=embedder.dimension)
 
 
-def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedder: Embedder) -> Any:
+def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedder: Embedder) -> Assistant:
     """An `Assistant` over an evaluation corpus, with sentence vectors (the composer needs them), built once
     into `cache_dir/indexes/answers-<key>`."""
-    from ..followup import TopicLexicon
-    from ..retrieve import IndexRetriever
-    from ..scorer import load_lead_scorer
     from ..service import Assistant
-    from ..vocab.reading import Reader
 
     key = hashlib.sha256(
         (
@@ -93,12 +92,4 @@ def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedd
     except IndexNotFound:
         set_threads(all_cores())
         build_index(load_corpus(sources, settings.ingest), embedder, settings, folder, log=print)
-    index = load_index(folder, expected_model=embedder.name)
-    set_threads(settings.query_threads)
-    retriever = IndexRetriever(index, embedder, settings.retrieval)
-    lexicon = TopicLexicon.build(index.documents.values(), index.passages)
-    assert index.vocabulary is not None  # LoadedIndex builds one
-    scorer = load_lead_scorer(settings.composer.lead_model)
-    return Assistant(
-        settings, embedder, index, retriever, None, lexicon, Reader(index.vocabulary), None, scorer
-    )
+    return Assistant.from_index(settings, embedder, load_index(folder, expected_model=embedder.name))

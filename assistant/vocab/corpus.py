@@ -121,16 +121,6 @@ class CorpusVocabulary:
         stems = spelling_terms(phrase)
         return bool(stems) and all(s in self._stems for s in stems)
 
-    def documents_with(self, phrase: str) -> set[int]:
-        """Documents that use every content word of `phrase`."""
-        stems = spelling_terms(phrase)
-        if not stems:
-            return set()
-        found = set(self.stem_docs.get(stems[0], ()))
-        for s in stems[1:]:
-            found &= set(self.stem_docs.get(s, ()))
-        return found
-
 
 def _phrase_docs(
     mined: dict[str, list[Expansion]], sequences: list[tuple[int, list[str]]]

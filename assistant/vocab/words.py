@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from ..lexical import terms
+from .abbreviations import PROJECT_ABBREVIATIONS
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -139,3 +140,28 @@ FOLLOWUP_TEMPLATES: dict[str, str] = {
     "referral": "When should {t} be referred to a specialist?",
     "epidemiology": "How common is {t}?",
 }
+
+
+# Lower-case shorthand of the project list: replaced outright (the library writes the long form).
+SHORTHAND = {k: v[0] for k, v in PROJECT_ABBREVIATIONS.items() if k.islower()}
+SHORTHAND |= {
+    "1st": "first", "2nd": "second", "3rd": "third", "2ndary": "secondary", "b4": "before", "w": "with",
+    "shld": "should", "shud": "should", "yrs": "years", "yr": "year", "mo": "month", "mos": "months",
+    "wk": "week", "wks": "weeks", "hrs": "hours", "hr": "hour", "mgmt": "management", "outpt": "outpatient",
+    "inpt": "inpatient", "meds": "medications", "med": "medication", "dz": "disease", "sx": "symptoms",
+    "vs": "versus", "pos": "positive", "neg": "negative", "cx": "culture", "mod": "moderate", "paeds": "children",
+    "peds": "children", "kids": "children", "kid": "child", "comorbs": "comorbidities", "ca": "cancer",
+    "pressor": "vasopressor", "pressors": "vasopressors", "thrombolyse": "thrombolysis",
+    "sats": "oxygen saturation", "pyelo": "pyelonephritis", "cipro": "ciprofloxacin", "moxi": "moxifloxacin",
+    "amox": "amoxicillin", "prn": "as-needed", "preg": "pregnant", "yo": "year old", "std": "standard",
+    "ex": "former", "eg": "for example", "flu": "influenza", "bloods": "blood tests",
+}  # fmt: skip
+
+# A user's word -> the words a library may use for the same thing: added to what is searched, in brackets.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "prophylaxis": ("prevention",), "preventive": ("prevention",), "steroid": ("corticosteroid",),
+    "steroids": ("corticosteroids",), "elderly": ("older people",), "thrombolysis": ("alteplase",),
+    "anticoagulate": ("anticoagulation",), "anticoagulating": ("anticoagulation",), "screened": ("screening",),
+    "mammograms": ("mammography",), "mammogram": ("mammography",), "thinners": ("anticoagulants",),
+    "admit": ("hospital",), "children": ("young people",),
+}  # fmt: skip
