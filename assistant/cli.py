@@ -134,7 +134,7 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
-    from .store import current_generation, read_manifest
+    from .loader import current_generation, read_manifest
 
     index_dir = args.index or settings.index_dir
     manifest = read_manifest(index_dir)

@@ -35,6 +35,12 @@ class IndexMismatch(AssistantError):
     status_code = 503
 
 
+class IndexBusy(AssistantError):
+    """Another build of the same index folder holds the build lock."""
+
+    status_code = 503
+
+
 class ConversationNotFound(AssistantError):
     """No conversation with that id (never existed, deleted or expired)."""
 

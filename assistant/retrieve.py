@@ -11,8 +11,9 @@ import numpy as np
 
 from .embed import Embedder
 from .lexical import bm25_search, query_terms
+from .loader import LoadedIndex
 from .settings import RetrievalSettings
-from .store import LoadedIndex, embedding_text
+from .store import embedding_text
 from .types import Document, Filters, Hit
 
 Ranked = list[tuple[int, float]]  # (passage index, score), best first

@@ -16,24 +16,37 @@ from .calibration import apply_calibration, load_calibration, needs_calibration
 from .compose import compose
 from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
-from .errors import IndexNotFound, InvalidQuestion, PassageNotFound
+from .errors import AssistantError, IndexNotFound, InvalidQuestion, PassageNotFound
 from .evidence import Abstention, Candidate, lead_pool
 from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, normalise, source_fingerprint
 from .lead import PROFILE_CACHE, profile
+from .loader import LoadedIndex, load_index, read_manifest
 from .retrieve import CrossEncoderReranker, IndexRetriever
 from .rewriter import ChatRewriter, Rewriter
 from .scorer import LeadScorer, load_lead_scorer
 from .settings import BUNDLED_MODEL, Settings
-from .store import LoadedIndex, build_index, load_index, read_manifest
+from .store import build_index
 from .suggest import Suggester
 from .types import Answer, Filters, Hit
 from .vocab.reading import Reader, Reading
 
 
+def require_unicode(text: str, what: str) -> None:
+    """`InvalidQuestion` (422) for text that cannot be stored or sent as UTF-8: lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidQuestion(
+            f"{what} holds an unpaired surrogate (U+{ord(text[exc.start]):04X} at {exc.start}), which is not "
+            "valid Unicode; send UTF-8 text"
+        ) from None
+
+
 def validate_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str) or not question.strip():
         raise InvalidQuestion("the question is empty; ask a clinical question in words")
+    require_unicode(question, "the question")
     question = " ".join(normalise(question).split())  # no control or zero-width characters
     if not any(ch.isalnum() for ch in question):
         raise InvalidQuestion("the question has no words in it; ask a clinical question in words")
@@ -72,12 +85,18 @@ def build_from_settings(
     )
 
 
-def _stale(manifest: dict[str, Any], settings: Settings) -> bool:
-    """Whether an index built from the configured corpus no longer matches the corpus files on disk."""
+def is_stale(manifest: dict[str, Any], settings: Settings) -> bool:
+    """Whether an index built from the configured corpus no longer matches the corpus files on disk (or
+    they cannot be read any more)."""
     configured = [str(Path(s).resolve()) for s in settings.corpus]
     if manifest.get("sources") != configured:
         return False  # built from other sources (`index build --source ...`): not ours to rebuild
-    return bool(manifest.get("source_fingerprint") != source_fingerprint(settings.corpus, settings.ingest))
+    try:
+        return bool(
+            manifest.get("source_fingerprint") != source_fingerprint(settings.corpus, settings.ingest)
+        )
+    except AssistantError:
+        return True
 
 
 @dataclass
@@ -102,9 +121,14 @@ class Assistant:
         build_if_missing: bool = True,
         embedder: Embedder | None = None,
         with_conversations: bool = True,
+        rebuild_stale: bool = True,
         log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     ) -> Assistant:
-        """Load the index (building the default one first if there is none) and everything that answers."""
+        """Load the index (building the default one first if there is none) and everything that answers.
+
+        When the configured corpus changed since the index was built, it is rebuilt first (unless
+        `rebuild_stale` is False: the server rebuilds in the background); a rebuild that fails leaves the
+        generation built before, which is then served."""
         index_dir = index_dir or settings.index_dir
         embedder = embedder or SentenceTransformerEmbedder(settings.model)
         try:
@@ -115,10 +139,15 @@ class Assistant:
             log(f"no index in {index_dir}: building it from {', '.join(map(str, settings.corpus))} (once)")
             build_from_settings(settings, embedder, index_dir=index_dir, log=log)
         else:
-            if build_if_missing and _stale(manifest, settings):
+            if build_if_missing and rebuild_stale and is_stale(manifest, settings):
                 log(f"the corpus changed since {index_dir} was built: rebuilding it")
-                build_from_settings(settings, embedder, index_dir=index_dir, log=log)
-        index = load_index(index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension)
+                try:
+                    build_from_settings(settings, embedder, index_dir=index_dir, log=log)
+                except AssistantError as exc:
+                    log(f"the rebuild failed, so the index built before answers: {exc}")
+        index = load_index(
+            index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension, log=log
+        )
         thresholds = load_calibration(index_dir, embedder.name)
         if thresholds:
             settings = apply_calibration(settings, thresholds)
@@ -184,13 +213,18 @@ class Assistant:
         top_k: int | None = None,
         filters: Filters | None = None,
         remember: bool = True,
+        owner: str | None = None,
+        commit: Callable[[], bool] | None = None,
     ) -> Answer:
-        """Answer `question`, leaning on the stored conversation `conversation_id` or on `history`."""
+        """Answer `question`, leaning on the stored conversation `conversation_id` or on `history`.
+
+        `owner` scopes stored conversations (see `ConversationStore`); `commit`, when given, is asked just
+        before the turn is stored and stores nothing when it says no (the request was abandoned)."""
         t0 = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
         store = self.conversations if remember else None
         if history is None:
-            history = store.history(conversation_id) if store and conversation_id else []
+            history = store.history(conversation_id, owner) if store and conversation_id else []
         reading, resolution = self.understand(question, history)
         t1 = time.perf_counter()
         hits = self.retrieve(resolution, top_k or self.settings.retrieval.top_k, filters)
@@ -201,8 +235,8 @@ class Assistant:
             hits, answer, [*(h.question for h in history), question]
         )
         t3 = time.perf_counter()
-        if store is not None:
-            conversation_id = conversation_id or store.create()
+        if store is not None and (commit is None or commit()):
+            conversation_id = conversation_id or store.create(owner)
             answer.conversation_id = conversation_id
             store.add_turn(
                 conversation_id,

@@ -41,6 +41,9 @@ class IndexSettings(BaseModel):
         200_000, ge=1, description="Passage count above which FAISS uses HNSW instead of exact flat search."
     )
     keep_generations: int = Field(2, ge=1, le=20, description="How many published index generations to keep.")
+    build_lock_timeout_s: float = Field(
+        3600.0, ge=0, description="How long a build waits for another build of the same index folder."
+    )
 
 
 class RetrievalSettings(BaseModel):
@@ -187,6 +190,9 @@ class ComposerSettings(BaseModel):
 
 class ConversationSettings(BaseModel):
     expire_days: float = Field(30.0, gt=0, description="Conversations untouched this long are deleted.")
+    expire_every_s: float = Field(
+        3600.0, gt=0, description="How often the server deletes expired conversations."
+    )
     strategy: Literal["entity-carry", "prepend", "none"] = Field(
         "entity-carry", description="How follow-up questions are resolved into a standalone retrieval query."
     )
@@ -218,6 +224,16 @@ class ApiSettings(BaseModel):
         120, ge=0, description="Requests per minute per key or client (0 = off)."
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Requests running longer are answered 503.")
+    auth_failures_per_minute: int = Field(
+        10,
+        ge=0,
+        description="Requests with a wrong or missing key per minute per client address, then 429 (0 = off).",
+    )
+    watch_interval_s: float = Field(
+        2.0,
+        ge=0,
+        description="How often the server looks for a newly published index generation (0 = never).",
+    )
 
 
 class Settings(BaseSettings):

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from .lexical import terms
-from .store import LoadedIndex
+from .loader import LoadedIndex
 from .types import Answer, Hit
 from .vocab.words import FOLLOWUP_TEMPLATES, aspects_of
 

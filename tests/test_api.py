@@ -145,7 +145,13 @@ def test_malformed_json_unknown_routes_and_methods_are_json_errors(client: TestC
 
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/livez").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready", "passages": 10, "model": "fake-hash-64"}
+    ready = client.get("/readyz")
+    generation = ready.json().pop("generation")
+    assert ready.json() | {"generation": generation} == {
+        "status": "ready", "passages": 10, "model": "fake-hash-64", "generation": generation,
+        "stale": False, "fallback": False,
+    }  # fmt: skip
+    assert generation.startswith("gen-") and ready.headers["x-index-generation"] == generation
 
 
 def test_not_ready_until_the_index_loads(
@@ -153,7 +159,7 @@ def test_not_ready_until_the_index_loads(
 ) -> None:
     release = threading.Event()
 
-    def slow_open(_settings: Settings) -> Assistant:
+    def slow_open(_settings: Settings, **_options: object) -> Assistant:
         release.wait(10)
         return assistant
 
@@ -174,14 +180,18 @@ def test_not_ready_until_the_index_loads(
 @pytest.mark.parametrize(
     ("failure", "detail"),
     [
-        (IndexNotFound("no index in /x: build one"), "no index in /x: build one"),
-        (RuntimeError("disk on fire"), "the index could not be loaded (RuntimeError); see the server log"),
+        (IndexNotFound("no index in /x: build one"), "IndexNotFound"),
+        (RuntimeError("disk on fire"), "RuntimeError"),
     ],
 )
-def test_an_index_that_cannot_load_keeps_readyz_503_with_the_reason(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, failure: Exception, detail: str
+def test_an_index_that_cannot_load_keeps_readyz_503_without_paths(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Exception,
+    detail: str,
 ) -> None:
-    def failing_open(_settings: Settings) -> Assistant:
+    def failing_open(_settings: Settings, **_options: object) -> Assistant:
         raise failure
 
     monkeypatch.setattr(Assistant, "open", staticmethod(failing_open))
@@ -191,8 +201,13 @@ def test_an_index_that_cannot_load_keeps_readyz_503_with_the_reason(
                 break
             threading.Event().wait(0.02)
         r = client.get("/readyz")
-        assert r.status_code == 503 and r.json() == {"error": "IndexNotFound", "detail": detail}
+        said = "not ready: the index could not be loaded; the server log says why"
+        assert r.status_code == 503 and r.json() == {"error": "IndexNotFound", "detail": said}
         assert r.headers["retry-after"] == "5"
+    failed = [r for r in caplog.records if r.getMessage().startswith("index load failed")]
+    assert failed and failed[0].fields["error"] == detail  # type: ignore[attr-defined]
+    if isinstance(failure, IndexNotFound):  # the reason, with its paths, is the operator's to read
+        assert "/x" in failed[0].getMessage()
 
 
 def test_openapi_declares_every_status(client: TestClient) -> None:

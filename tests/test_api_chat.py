@@ -146,7 +146,10 @@ def test_stream_sends_chunks_that_add_up_to_the_completion(client: TestClient) -
 )
 def test_unusable_chat_requests_are_422(client: TestClient, body: dict[str, Any]) -> None:
     r = client.post("/v1/chat/completions", json=body)
-    assert r.status_code == 422 and set(r.json()) == {"error", "detail"}
+    # OpenAI's error shape on the OpenAI-compatible routes, so that its clients show the detail
+    assert r.status_code == 422 and set(r.json()) == {"error"}
+    assert set(r.json()["error"]) == {"message", "type", "param", "code"}
+    assert r.json()["error"]["type"] == "invalid_request_error" and r.json()["error"]["message"]
 
 
 def test_the_openai_client_reads_completions_streams_and_models(client: TestClient) -> None:

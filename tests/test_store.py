@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IndexMismatch, IndexNotFound
+from assistant.generations import CURRENT
+from assistant.loader import current_generation, load_index, read_manifest
 from assistant.service import build_from_settings
 from assistant.settings import Settings
-from assistant.store import CURRENT, current_generation, load_index, read_manifest
 
 from .conftest import FakeEmbedder
 
@@ -75,17 +76,16 @@ def test_failed_build_leaves_the_published_index_alone(
     load_index(built_settings.index_dir, expected_model=FakeEmbedder.name)
 
 
-def test_abandoned_build_folders_are_cleared(built_settings: Settings, fake_embedder: FakeEmbedder) -> None:
-    import os
-    import time
-
-    old = built_settings.index_dir / ".building-killed"
-    fresh = built_settings.index_dir / ".building-running"
-    old.mkdir()
-    fresh.mkdir()
-    os.utime(old, (time.time() - 7 * 3600, time.time() - 7 * 3600))
+def test_leftovers_of_killed_builds_are_cleared_by_the_next(
+    built_settings: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    # whatever their age: the next build holds the lock, so nobody else can be writing them
+    folder = built_settings.index_dir / ".building-killed"
+    (folder / "bm25").mkdir(parents=True)
+    pointer = built_settings.index_dir / f".{CURRENT}.tmp-4242"
+    pointer.write_text("gen-x\n")
     build_from_settings(built_settings, fake_embedder, progress=False)
-    assert not old.exists() and fresh.exists()
+    assert not folder.exists() and not pointer.exists()
 
 
 def test_changed_corpus_rebuilds_the_default_index(

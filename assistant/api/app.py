@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import os
+import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,28 +23,37 @@ from ..errors import AssistantError
 from ..service import Assistant
 from ..settings import Settings, get_settings
 from . import chat, native
-from .edge import ACCESS_LOG, Edge
+from .edge import Edge, error_content
+from .lifecycle import lifespan_for
 from .models import Health, Ready
 from .responses import error
 from .runtime import current_assistant
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-log = logging.getLogger(ACCESS_LOG)
+
+
+class AsciiJSON(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error detail can never fail to encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def error_response(
-    status: int, kind: str, detail: str, headers: dict[str, str] | None = None
+    request: Request, status: int, kind: str, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": kind, "detail": detail}, headers=headers)
+    content = error_content(request.url.path, status, kind, detail)
+    return AsciiJSON(status_code=status, content=content, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Every error body is `{"error", "detail"}`: domain errors, HTTP errors, validation errors, crashes."""
+    """Every error body is `{"error", "detail"}` (OpenAI's shape on the OpenAI-compatible routes): domain
+    errors, HTTP errors, validation errors. Crashes are the edge's (`Edge`)."""
 
     @app.exception_handler(AssistantError)
-    async def domain_error(_request: Request, exc: AssistantError) -> JSONResponse:
+    async def domain_error(request: Request, exc: AssistantError) -> JSONResponse:
         retry = {"Retry-After": "5"} if exc.status_code == 503 else None
-        return error_response(exc.status_code, type(exc).__name__, str(exc), retry)
+        return error_response(request, exc.status_code, type(exc).__name__, str(exc), retry)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -59,31 +64,21 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"no route {request.method} {request.url.path}; see /docs for the API"
         headers = getattr(exc, "headers", None)
         if exc.status_code == 400 and detail == "There was an error parsing the body":
-            return error_response(422, "InvalidRequest", "the body could not be read: send UTF-8 JSON")
+            return error_response(
+                request, 422, "InvalidRequest", "the body could not be read: send UTF-8 JSON"
+            )
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
             headers = {"Allow": ", ".join(allowed_methods(request))}
-        return error_response(exc.status_code, kind, detail, headers)
+        return error_response(request, exc.status_code, kind, detail, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for e in exc.errors()[:5]:
             where = ".".join(str(p) for p in e.get("loc", ()))
             problems.append(f"{where}: {e.get('msg', 'invalid')}")
-        return error_response(422, "InvalidRequest", "; ".join(problems) or "invalid request")
-
-    @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception) -> JSONResponse:
-        rid = request.scope.get("state", {}).get("request_id", "?")
-        log.error(
-            "unhandled error",
-            exc_info=exc,
-            extra={"fields": {"request_id": rid, "error": type(exc).__name__}},
-        )
-        return error_response(
-            500, "InternalError", f"unexpected server error (request id {rid}); it was logged"
-        )
+        return error_response(request, 422, "InvalidRequest", "; ".join(problems) or "invalid request")
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -95,40 +90,6 @@ def allowed_methods(request: Request) -> list[str]:
         if route_methods and route.matches({**request.scope, "method": "GET"})[0] != Match.NONE:
             methods |= route_methods
     return sorted(methods)
-
-
-def lifespan_for(settings: Settings, assistant: Assistant | None) -> Any:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.assistant = assistant
-        app.state.load_error = None
-        app.state.limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
-
-        async def load() -> None:
-            try:
-                app.state.assistant = await anyio.to_thread.run_sync(Assistant.open, settings)
-            except AssistantError as exc:
-                app.state.load_error = str(exc)
-                return
-            except Exception as exc:
-                app.state.load_error = (
-                    f"the index could not be loaded ({type(exc).__name__}); see the server log"
-                )
-                log.exception("index load failed", extra={"fields": {"error": type(exc).__name__}})
-                return
-            try:  # ready now; then the work done once so that no request pays for it (a failure only slows)
-                await anyio.to_thread.run_sync(app.state.assistant.warm, limiter=app.state.limiter)
-            except Exception as exc:
-                log.exception("warm-up failed", extra={"fields": {"error": type(exc).__name__}})
-
-        async with anyio.create_task_group() as tasks:
-            if assistant is None:
-                tasks.start_soon(load)
-            yield
-        if app.state.assistant is not None:
-            app.state.assistant.close()
-
-    return lifespan
 
 
 def add_health_and_page(app: FastAPI, settings: Settings) -> None:
@@ -157,7 +118,12 @@ def add_health_and_page(app: FastAPI, settings: Settings) -> None:
     async def readyz(request: Request) -> Ready:
         current = current_assistant(request)
         return Ready(
-            status="ready", passages=len(current.index.passages), model=current.index.manifest["model"]
+            status="ready",
+            passages=len(current.index.passages),
+            model=current.index.manifest["model"],
+            generation=current.index.generation,
+            stale=bool(request.app.state.stale),
+            fallback=current.index.fallback_from is not None,
         )
 
     @app.get("/", include_in_schema=False)
@@ -204,7 +170,8 @@ class JsonCors(CORSMiddleware):
             return response
         keep = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
         detail = bytes(response.body).decode() + ": add the origin to ASSISTANT_API__CORS_ORIGINS"
-        return error_response(response.status_code, "CorsRejected", detail, keep)
+        body = error_content("", response.status_code, "CorsRejected", detail)
+        return AsciiJSON(status_code=response.status_code, content=body, headers=keep)
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
@@ -230,6 +197,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         api_keys=api.api_keys,
         rate_limit_per_minute=api.rate_limit_per_minute,
         max_body_bytes=api.max_body_bytes,
+        auth_failures_per_minute=api.auth_failures_per_minute,
     )
     if api.cors_origins:
         app.add_middleware(

@@ -1,7 +1,9 @@
-"""The API's edge, as one ASGI middleware: request ids, access logs, API keys, rate limits, body size limits.
+"""The API's edge, as one ASGI middleware: request ids, access logs, API keys, rate limits (of requests and
+of failed authentication), body size limits, the generation header, and the last word on crashes.
 
 Access logs are JSON lines with the request id, method, route, status and latency, and never a request or
-response body: questions and answers may hold patient data.
+response body: questions and answers may hold patient data. A crash is one JSON line too, never a traceback
+on stderr, and the client still gets a JSON 500 on a connection that stays usable.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 ACCESS_LOG = "assistant.api.access"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 PROTECTED_PREFIX = "/v1/"
+OPENAI_PREFIXES = ("/v1/chat/", "/v1/models")  # routes whose errors take OpenAI's shape
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+def error_content(path: str, status: int, kind: str, detail: str) -> dict[str, Any]:
+    """An error body: `{"error", "detail"}`, or on the OpenAI-compatible routes OpenAI's
+    `{"error": {"message", "type", "param", "code"}}`, so that OpenAI clients show the detail."""
+    if not path.startswith(OPENAI_PREFIXES):
+        return {"error": kind, "detail": detail}
+    kind_of = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": detail, "type": kind_of, "param": None, "code": kind}}
+
+
+def principal_of(key: str) -> str:
+    """The stored owner of what a key creates: a hash, so the key itself is never written down."""
+    return hashlib.sha256(b"assistant-principal\0" + key.encode()).hexdigest()[:32]
 
 
 class JsonLines(logging.Formatter):
@@ -97,8 +115,10 @@ def key_matches(key: str | None, keys: Sequence[str]) -> bool:
     return found
 
 
-async def send_error(send: Send, status: int, kind: str, detail: str, headers: dict[str, str]) -> None:
-    body = json.dumps({"error": kind, "detail": detail}).encode()
+async def send_error(
+    send: Send, path: str, status: int, kind: str, detail: str, headers: dict[str, str]
+) -> None:
+    body = json.dumps(error_content(path, status, kind, detail)).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -109,11 +129,18 @@ class Edge:
     """ASGI middleware; everything under /v1/ needs a key (when keys are set) and is rate limited."""
 
     def __init__(
-        self, app: ASGIApp, *, api_keys: Sequence[str], rate_limit_per_minute: int, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        *,
+        api_keys: Sequence[str],
+        rate_limit_per_minute: int,
+        max_body_bytes: int,
+        auth_failures_per_minute: int = 10,
     ) -> None:
         self.app = app
         self.api_keys = list(api_keys)
         self.limiter = RateLimiter(rate_limit_per_minute)
+        self.auth_failures = RateLimiter(auth_failures_per_minute)
         self.max_body_bytes = max_body_bytes
         self.log = configure_access_log()
 
@@ -126,24 +153,36 @@ class Edge:
         given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        outcome: dict[str, Any] = {"status": 500}
+        outcome: dict[str, Any] = {"status": 500, "started": False}
 
         async def send_tagged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 outcome["status"] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                outcome["started"] = True
+                tags = [(b"x-request-id", request_id.encode())]
+                generation = scope["state"].get("generation")
+                if generation:
+                    tags.append((b"x-index-generation", str(generation).encode()))
+                message["headers"] = [*message.get("headers", []), *tags]
             await send(message)
 
         try:
             refused = self.refusal(scope, headers)
             if refused is not None:
                 status, kind, detail, extra = refused
-                await send_error(send_tagged, status, kind, detail, extra)
+                await send_error(send_tagged, scope["path"], status, kind, detail, extra)
             else:
                 await self.app(scope, self.limit_body(receive), send_tagged)
-        except Exception as exc:
+        except Exception as exc:  # the last word: a JSON line in the log, a JSON 500 to the client
             outcome["error"] = type(exc).__name__
-            raise
+            self.log.error(
+                "unhandled error",
+                exc_info=exc,
+                extra={"fields": {"request_id": request_id, "error": type(exc).__name__}},
+            )
+            if not outcome["started"]:
+                detail = f"unexpected server error (request id {request_id}); it was logged"
+                await send_error(send_tagged, scope["path"], 500, "InternalError", detail, {})
         finally:
             self.access_line(scope, request_id, outcome, started, headers)
 
@@ -156,10 +195,17 @@ class Edge:
         if not scope["path"].startswith(PROTECTED_PREFIX) or scope["method"] == "OPTIONS":
             return None
         key = presented_key(headers)
+        address = (scope.get("client") or ("?",))[0]
         if self.api_keys and not key_matches(key, self.api_keys):
+            wait = self.auth_failures.acquire(address)
+            if wait > 0:
+                detail = "too many requests with a wrong or missing API key from this address; retry later"
+                return 429, "RateLimited", detail, {"Retry-After": str(math.ceil(wait))}
             detail = "a valid API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
             return 401, "Unauthorized", detail, {"WWW-Authenticate": "Bearer"}
-        client = "key:" + key if self.api_keys and key else "ip:" + (scope.get("client") or ("?",))[0]
+        if self.api_keys and key:
+            scope["state"]["principal"] = principal_of(key)
+        client = "key:" + key if self.api_keys and key else "ip:" + address
         wait = self.limiter.acquire(client)
         if wait > 0:
             detail = f"rate limit of {self.limiter.per_minute} requests a minute reached; retry later"

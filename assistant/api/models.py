@@ -9,6 +9,34 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 from ..types import SOURCE_TYPES, Answer, Filters, Reference
 
 
+def first_surrogate(value: Any, where: str = "") -> str | None:
+    """Where in a JSON value (keys included) the first unpaired surrogate is, or None when there is none."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "body"
+        return None
+    items: Any = (
+        value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    )
+    for key, item in items:
+        found = first_surrogate(str(key), where) or first_surrogate(
+            item, f"{where}.{key}" if where else str(key)
+        )
+        if found:
+            return found
+    return None
+
+
+def _valid_unicode(cls: type, value: Any) -> Any:
+    """Text that is not valid Unicode (lone surrogates, which JSON's \\uD800 escapes can carry) is a 422."""
+    found = first_surrogate(value)
+    if found:
+        raise ValueError(f"{found} holds an unpaired surrogate, which is not valid Unicode; send UTF-8 text")
+    return value
+
+
 def _json_number(cls: type, value: Any) -> Any:
     """Only JSON numbers are integers here: no "5" strings, no booleans (pydantic's lax mode takes both)."""
     if isinstance(value, str | bool):
@@ -59,6 +87,7 @@ class AskRequest(BaseModel):
     filters: FiltersIn | None = None
 
     _numbers = field_validator("top_k", mode="before")(_json_number)
+    _unicode = model_validator(mode="before")(_valid_unicode)
 
 
 class ErrorOut(BaseModel):
@@ -74,6 +103,14 @@ class Ready(BaseModel):
     status: Literal["ready"]
     passages: int
     model: str
+    generation: str = Field(description="The index generation served (also in every `X-Index-Generation`).")
+    stale: bool = Field(
+        description="The configured corpus changed since this generation was built, and no newer one has "
+        "been published yet (a rebuild runs in the background, or failed: see the server log)."
+    )
+    fallback: bool = Field(
+        description="The generation CURRENT names failed verification; the newest one that verifies is served."
+    )
 
 
 class DocumentOut(BaseModel):
@@ -189,6 +226,7 @@ class ChatRequest(BaseModel):
     filters: FiltersIn | None = Field(None, description="Our own: metadata filters.")
 
     _numbers = field_validator("n", "top_k", mode="before")(_json_number)
+    _unicode = model_validator(mode="before")(_valid_unicode)
 
     @model_validator(mode="after")
     def _has_question(self) -> ChatRequest:

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ..errors import ConversationNotFound, InvalidQuestion
+from ..service import require_unicode
 from ..types import Answer
 from .models import AskRequest, ConversationOut, SourceOut
 from .responses import API_ERRORS, ASK_OK, ASK_STREAM_OK, NOT_FOUND, PASSAGE_NOT_FOUND
-from .runtime import current_assistant, run_domain
+from .runtime import Ticket, current_assistant, principal, run_domain
 from .stream import native_events
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -23,6 +24,7 @@ async def answer(body: AskRequest, request: Request) -> Answer:
         raise InvalidQuestion(
             f"the question is {len(body.question)} characters long; the limit is {limit}: shorten it"
         )
+    ticket = Ticket()
     return await run_domain(
         request,
         assistant.ask,
@@ -30,6 +32,9 @@ async def answer(body: AskRequest, request: Request) -> Answer:
         conversation_id=body.conversation_id,
         top_k=body.top_k,
         filters=body.filters.to_domain() if body.filters else None,
+        owner=principal(request),
+        commit=ticket.claim,
+        ticket=ticket,
     )
 
 
@@ -67,10 +72,12 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     summary="A conversation and its turns",
 )
 async def get_conversation(conversation_id: str, request: Request) -> ConversationOut:
+    require_unicode(conversation_id, "the conversation id")
     store = current_assistant(request).conversations
     if store is None:
         raise ConversationNotFound("this server keeps no conversations")
-    return ConversationOut.model_validate(await run_domain(request, store.get, conversation_id))
+    found = await run_domain(request, store.get, conversation_id, principal(request))
+    return ConversationOut.model_validate(found)
 
 
 @router.delete(
@@ -83,10 +90,11 @@ async def get_conversation(conversation_id: str, request: Request) -> Conversati
     summary="Delete a conversation and its turns",
 )
 async def delete_conversation(conversation_id: str, request: Request) -> Response:
+    require_unicode(conversation_id, "the conversation id")
     store = current_assistant(request).conversations
     if store is None:
         raise ConversationNotFound("this server keeps no conversations")
-    await run_domain(request, store.delete, conversation_id)
+    await run_domain(request, store.delete, conversation_id, principal(request))
     return Response(status_code=204)
 
 
@@ -99,4 +107,5 @@ async def delete_conversation(conversation_id: str, request: Request) -> Respons
     summary="A passage, its document's metadata and its neighbouring passages",
 )
 async def source(passage_id: str, request: Request) -> SourceOut:
+    require_unicode(passage_id, "the passage id")
     return SourceOut.model_validate(current_assistant(request).source(passage_id))

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from ..embed import Embedder, all_cores, set_threads
 from ..errors import IndexNotFound
 from ..ingest import load_corpus, source_fingerprint
+from ..loader import LoadedIndex, load_index, read_manifest
 from ..settings import Settings
-from ..store import LoadedIndex, build_index, load_index, read_manifest
+from ..store import build_index
 
 if TYPE_CHECKING:
     from ..service import Assistant
@@ -33,7 +34,7 @@ def cache_key(sources: Sequence[Path], settings: Settings, model: str) -> str:
     h = hashlib.sha256(source_fingerprint(sources, settings.ingest).encode())
     h.update(model.encode() + b"\0")
     h.update(settings.ingest.model_dump_json().encode() + b"\0")
-    h.update(settings.index.model_dump_json(exclude={"keep_generations"}).encode())
+    h.update(settings.index.model_dump_json(exclude={"keep_generations", "build_lock_timeout_s"}).encode())
     return h.hexdigest()[:16]
 
 

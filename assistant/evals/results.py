@@ -6,8 +6,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..loader import LoadedIndex
 from ..settings import PROJECT_ROOT, Settings
-from ..store import LoadedIndex
 from .data import Conversation, Qrels
 from .metrics import RETRIEVAL_KEYS, mean_metrics, query_metrics, recall_curve
 from .runner import ModeRun

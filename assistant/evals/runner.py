@@ -12,10 +12,10 @@ from typing import Any
 from ..embed import Embedder
 from ..errors import EvalDataError
 from ..followup import TurnContext
+from ..loader import LoadedIndex
 from ..retrieve import IndexRetriever, Ranked, Reranker
 from ..service import Assistant
 from ..settings import RetrievalSettings
-from ..store import LoadedIndex
 from ..types import Filters, Hit
 from .data import Conversation
 
