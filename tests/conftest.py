@@ -1,44 +1,24 @@
-"""Shared fixtures: a small fixture corpus, a deterministic fake embedder and a built index on them."""
+"""Shared fixtures: a small fixture corpus, a deterministic fake embedder, a built index on them, and a client
+whose access log is captured."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Callable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
-from assistant.embed import Vectors
+from assistant.api import create_app
+from assistant.api.edge import ACCESS_LOG, JsonLines
 from assistant.service import Assistant, build_from_settings
 from assistant.settings import ComposerSettings, Settings
 
+from .fakes import FakeEmbedder
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CORPUS = FIXTURES / "corpus"
-
-
-class FakeEmbedder:
-    """Deterministic bag-of-words hashing embedder: similar words, similar vectors; no model needed."""
-
-    name = "fake-hash-64"
-    dimension = 64
-
-    def _one(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dimension, dtype=np.float32)
-        for word in re.findall(r"\w+", text.lower()):
-            h = int(hashlib.md5(word[:6].encode()).hexdigest(), 16)
-            v[h % self.dimension] += 1.0 if (h >> 8) % 2 else -1.0
-        n = float(np.linalg.norm(v))
-        return v / n if n > 0 else v
-
-    def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
-
-    def embed_documents(
-        self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False
-    ) -> Vectors:
-        return self.embed_queries(texts)
 
 
 @pytest.fixture
@@ -89,3 +69,23 @@ def cli_run(
         return code, out, err
 
     return run
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def client_log(built_settings: Settings, assistant: Assistant) -> Iterator[tuple[TestClient, Lines]]:
+    handler = Lines()
+    handler.setFormatter(JsonLines())
+    logger = logging.getLogger(ACCESS_LOG)
+    with TestClient(create_app(built_settings, assistant)) as c:
+        logger.addHandler(handler)
+        yield c, handler
+        logger.removeHandler(handler)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,9 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
-from assistant.api.edge import ACCESS_LOG, RateLimiter
+from assistant.api.edge import RateLimiter
 from assistant.service import Assistant
 from assistant.settings import ApiSettings, Settings
+
+from .conftest import Lines
 
 ASK = {"question": "How is gout treated?"}
 
@@ -149,15 +150,6 @@ def test_cors_allows_listed_origins_only(built_settings: Settings, assistant: As
         assert "https://clinic.example" in c.get("/").headers["content-security-policy"]
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 def test_access_log_is_json_lines_without_question_or_answer(client_log: tuple[TestClient, Lines]) -> None:
     client, handler = client_log
     r = client.post(
@@ -173,16 +165,3 @@ def test_access_log_is_json_lines_without_question_or_answer(client_log: tuple[T
     assert (second["request_id"], second["route"], second["status"]) == (generated, "-", 404)
     text = "\n".join(handler.lines)
     assert "Zebrafish" not in text and "gout" not in text.lower()
-
-
-@pytest.fixture
-def client_log(built_settings: Settings, assistant: Assistant) -> Iterator[tuple[TestClient, Lines]]:
-    from assistant.api.edge import JsonLines
-
-    handler = Lines()
-    handler.setFormatter(JsonLines())
-    logger = logging.getLogger(ACCESS_LOG)
-    with TestClient(create_app(built_settings, assistant)) as c:
-        logger.addHandler(handler)
-        yield c, handler
-        logger.removeHandler(handler)

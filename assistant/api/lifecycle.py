@@ -141,6 +141,9 @@ class Lifecycle:
                     f"generation {newest} could not be loaded; still serving {served.index.generation}", exc
                 )
                 continue
+            if fresh is served:  # it failed to load and the loader fell back to the one served
+                refused = newest
+                continue
             self.app.state.assistant = fresh
             _note("serving a new index generation", generation=fresh.index.generation)
             await self.check_stale(rebuild=False)

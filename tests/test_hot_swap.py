@@ -1,0 +1,139 @@
+"""A serving app through 20 rebuild-and-swap cycles driven from a second process: no request fails, every
+answer comes from exactly one generation, and each new generation is served soon after it is published."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.api.edge import ACCESS_LOG
+from assistant.settings import ApiSettings, Settings
+
+from .conftest import FIXTURE_CORPUS
+from .fakes import FakeEmbedder
+from .test_generations import ROOT
+
+QUESTIONS = ["How is gout treated?", "What is the first-line treatment for asthma?", "hypertension target?"]
+
+
+def twin_corpus(folder: Path) -> Path:
+    """The fixture corpus under other document ids: its passages' ids differ from the fixture's."""
+    folder.mkdir()
+    for page in FIXTURE_CORPUS.glob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        (folder / page.name).write_text(text.replace("\nid: ", "\nid: twin-", 1), encoding="utf-8")
+    assert all("id: twin-" in p.read_text() for p in folder.glob("*.md"))
+    return folder
+
+
+def build_in_another_process(index_dir: Path, corpus: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.buildproc", str(index_dir), str(corpus), "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def passage_ids(folder: Path) -> set[str]:
+    lines = (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    return {json.loads(line)["id"] for line in lines}
+
+
+def test_twenty_rebuild_and_swap_cycles_lose_no_request_and_never_mix_generations(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
+    twin = twin_corpus(tmp_path / "twin")
+    served_settings = settings.model_copy(
+        update={"api": ApiSettings(watch_interval_s=0.05, rate_limit_per_minute=100_000)}
+    )
+    first = build_in_another_process(settings.index_dir, FIXTURE_CORPUS)
+    ids = {first: passage_ids(settings.index_dir / first)}
+    answered, swaps = 0, 0
+    with TestClient(create_app(served_settings)) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for cycle in range(20):
+            # builds alternate between the two corpora, so a mixed answer would cite passages of both
+            corpus = twin if cycle % 2 == 0 else FIXTURE_CORPUS
+            builder = subprocess.Popen(
+                [sys.executable, "-m", "tests.buildproc", str(settings.index_dir), str(corpus), "2"],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            published: str | None = None
+            deadline = time.monotonic() + 60
+            while True:
+                question = QUESTIONS[answered % len(QUESTIONS)]
+                r = client.post("/v1/ask", json={"question": question})
+                assert r.status_code == 200, r.text
+                answered += 1
+                generation = r.headers["x-index-generation"]
+                if published is None and (generation not in ids or builder.poll() is not None):
+                    # the swap may come before the builder has pruned and exited: wait for its name
+                    out, _err = builder.communicate(timeout=60)
+                    assert builder.returncode == 0
+                    published = out.strip()
+                    ids[published] = passage_ids(settings.index_dir / published)  # before the next prunes it
+                cited = {ref["passage_id"] for ref in r.json()["references"]}
+                assert generation in ids and cited <= ids[generation], (generation, cited)
+                if published is not None and generation == published:
+                    swaps += 1
+                    break
+                assert time.monotonic() < deadline, f"generation {published} was never served"
+            assert client.get("/readyz").json()["generation"] == published
+    assert swaps == 20 and len(ids) == 21 and answered >= 40
+    assert all(len({i.startswith("twin-") for i in ids[g]}) == 1 for g in ids)  # each from one corpus
+
+
+def test_a_generation_that_fails_to_load_is_not_swapped_in(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
+    served_settings = settings.model_copy(
+        update={"api": ApiSettings(watch_interval_s=0.05, rate_limit_per_minute=100_000)}
+    )
+    first = build_in_another_process(settings.index_dir, FIXTURE_CORPUS)
+    logger = logging.getLogger(ACCESS_LOG)
+    logger.addHandler(caplog.handler)  # the server log does not propagate to the root logger
+    request.addfinalizer(lambda: logger.removeHandler(caplog.handler))
+    with TestClient(create_app(served_settings)) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # a generation whose manifest verifies (so it is the one to try) but whose passages are damaged,
+        # published by hand: built elsewhere, damaged, moved in, then CURRENT replaced
+        elsewhere = tmp_path / "elsewhere"
+        second = build_in_another_process(elsewhere, FIXTURE_CORPUS)
+        (elsewhere / second / "passages.jsonl").write_text("{}\n")
+        shutil.move(elsewhere / second, settings.index_dir / second)
+        (settings.index_dir / "CURRENT.new").write_text(second + "\n")
+        os.replace(settings.index_dir / "CURRENT.new", settings.index_dir / "CURRENT")
+        time.sleep(0.5)  # ten watch intervals
+        ready = client.get("/readyz").json()
+        assert ready["generation"] == first and ready["status"] == "ready"
+        assert client.post("/v1/ask", json={"question": "How is gout treated?"}).status_code == 200
+    tried = [r for r in caplog.records if second in r.getMessage()]
+    assert len(tried) == 1 and "serving the newest generation that verifies" in tried[0].getMessage()
