@@ -17,8 +17,8 @@ from ..errors import InvalidQuestion
 from ..followup import TurnContext
 from ..service import Assistant, validate_question
 from ..types import Answer, Filters
-from .models import ChatAnswerMessage, ChatCompletion, ChatRequest, Choice, ModelList, ModelOut, Usage
-from .responses import API_ERRORS, CHAT_OK
+from .openai_models import ChatAnswerMessage, ChatCompletion, ChatRequest, Choice, ModelList, ModelOut, Usage
+from .responses import CHAT_OK, OPENAI_ERRORS
 from .runtime import current_assistant, run_domain
 from .stream import answer_meta, chat_chunks, url_citations
 
@@ -61,7 +61,7 @@ def words(text: str) -> int:
     "/v1/chat/completions",
     operation_id="chat_completions",
     response_model=ChatCompletion,
-    responses={**API_ERRORS, 200: CHAT_OK},
+    responses={**OPENAI_ERRORS, 200: CHAT_OK},
     summary="Chat completion (OpenAI-compatible), plain or streamed",
 )
 async def chat_completions(body: ChatRequest, request: Request) -> ChatCompletion | StreamingResponse:
@@ -94,7 +94,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> ChatCompletio
     "/v1/models",
     operation_id="list_models",
     response_model=ModelList,
-    responses=API_ERRORS,
+    responses=OPENAI_ERRORS,
     summary="Models (OpenAI-compatible)",
 )
 async def models(request: Request) -> ModelList:

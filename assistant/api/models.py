@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..types import SOURCE_TYPES, Answer, Filters, Reference
+from ..types import SOURCE_TYPES, Answer, Filters
 
 
 def first_surrogate(value: Any, where: str = "") -> str | None:
@@ -29,7 +29,7 @@ def first_surrogate(value: Any, where: str = "") -> str | None:
     return None
 
 
-def _valid_unicode(cls: type, value: Any) -> Any:
+def valid_unicode(cls: type, value: Any) -> Any:
     """Text that is not valid Unicode (lone surrogates, which JSON's \\uD800 escapes can carry) is a 422."""
     found = first_surrogate(value)
     if found:
@@ -37,7 +37,7 @@ def _valid_unicode(cls: type, value: Any) -> Any:
     return value
 
 
-def _json_number(cls: type, value: Any) -> Any:
+def json_number(cls: type, value: Any) -> Any:
     """Only JSON numbers are integers here: no "5" strings, no booleans (pydantic's lax mode takes both)."""
     if isinstance(value, str | bool):
         raise ValueError("must be a JSON number")
@@ -59,7 +59,7 @@ class FiltersIn(BaseModel):
     topics: list[str] = Field(default_factory=list, max_length=50, description="Only these topics.")
     specialties: list[str] = Field(default_factory=list, max_length=50, description="Only these specialties.")
 
-    _numbers = field_validator("year_min", "year_max", mode="before")(_json_number)
+    _numbers = field_validator("year_min", "year_max", mode="before")(json_number)
 
     def to_domain(self) -> Filters | None:
         f = Filters(
@@ -86,8 +86,8 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=50, description="Passages handed to the composer.")
     filters: FiltersIn | None = None
 
-    _numbers = field_validator("top_k", mode="before")(_json_number)
-    _unicode = model_validator(mode="before")(_valid_unicode)
+    _numbers = field_validator("top_k", mode="before")(json_number)
+    _unicode = model_validator(mode="before")(valid_unicode)
 
 
 class ErrorOut(BaseModel):
@@ -159,149 +159,4 @@ class ConversationOut(BaseModel):
     turns: list[TurnOut]
 
 
-# ---------------------------------------------------------------- OpenAI-compatible chat completions
-class TextPart(BaseModel):
-    type: str = Field(description="Only `text` parts are read; others are ignored.")
-    text: str | None = None
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[TextPart] | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, str):
-            return self.content
-        return " ".join(p.text for p in self.content or [] if p.type == "text" and p.text)
-
-
-# JSON Schema for "at least one user message holds some text" (checked by `ChatRequest` too).
-HAS_QUESTION: dict[str, Any] = {
-    "type": "object",
-    "required": ["role", "content"],
-    "properties": {
-        "role": {"const": "user"},
-        "content": {
-            "anyOf": [
-                {"type": "string", "pattern": r"\S"},
-                {
-                    "type": "array",
-                    "contains": {
-                        "type": "object",
-                        "required": ["type", "text"],
-                        "properties": {
-                            "type": {"const": "text"},
-                            "text": {"type": "string", "pattern": r"\S"},
-                        },
-                    },
-                },
-            ]
-        },
-    },
-}
-
-
-class StreamOptions(BaseModel):
-    include_usage: StrictBool = False
-
-
-class ChatRequest(BaseModel):
-    """OpenAI's chat completion request; sampling fields are accepted and ignored (answers are extractive)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    model: str = Field(min_length=1, max_length=200, description="Any name; see `GET /v1/models`.")
-    messages: list[ChatMessage] = Field(
-        min_length=1,
-        max_length=200,
-        description="The conversation; the last user message with text is the question, earlier ones its context.",
-        json_schema_extra={"contains": HAS_QUESTION},
-    )
-    stream: StrictBool = False
-    stream_options: StreamOptions | None = None
-    n: int = Field(1, ge=1, le=1, description="Only one choice is produced.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Our own: passages handed to the composer.")
-    filters: FiltersIn | None = Field(None, description="Our own: metadata filters.")
-
-    _numbers = field_validator("n", "top_k", mode="before")(_json_number)
-    _unicode = model_validator(mode="before")(_valid_unicode)
-
-    @model_validator(mode="after")
-    def _has_question(self) -> ChatRequest:
-        if not self.questions():
-            raise ValueError("no user message holds a question: send one with text")
-        return self
-
-    def questions(self) -> list[str]:
-        """The texts of the user messages that have any, in order (the last one is the question)."""
-        return [t for t in (m.text() for m in self.messages if m.role == "user") if t.strip()]
-
-
-class UrlCitation(BaseModel):
-    url: str
-    title: str
-    start_index: int
-    end_index: int
-
-
-class Annotation(BaseModel):
-    type: Literal["url_citation"] = "url_citation"
-    url_citation: UrlCitation
-
-
-class ChatAnswerMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str
-    refusal: None = None
-    annotations: list[Annotation]
-    references: list[Reference] = Field(description="Our own: the structured reference list.")
-
-
-class Choice(BaseModel):
-    index: int = 0
-    message: ChatAnswerMessage
-    finish_reason: Literal["stop"] = "stop"
-    logprobs: None = None
-
-
-class Usage(BaseModel):
-    prompt_tokens: int = Field(description="Words, not model tokens: no language model is involved.")
-    completion_tokens: int
-    total_tokens: int
-
-
-class AnswerMeta(BaseModel):
-    """Our own: what the native answer object adds to a chat completion."""
-
-    resolved_query: str
-    abstained: bool
-    suggested_followups: list[str]
-    disclaimer: str
-
-
-class ChatCompletion(BaseModel):
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[Choice]
-    usage: Usage
-    system_fingerprint: str | None = None
-    x_answer: AnswerMeta
-
-
-class ModelOut(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelOut]
-
-
-__all__ = ["Answer", "AskRequest", "ChatRequest", "ErrorOut", "FiltersIn"]
+__all__ = ["Answer", "AskRequest", "ErrorOut", "FiltersIn"]

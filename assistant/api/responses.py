@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .models import ErrorOut
+from .openai_models import OpenAIError
 
 
-def error(description: str) -> dict[str, Any]:
-    return {"model": ErrorOut, "description": description}
+def error(description: str, model: type = ErrorOut) -> dict[str, Any]:
+    return {"model": model, "description": description}
 
 
 RETRY_AFTER = {
@@ -23,6 +24,10 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     422: error("Invalid request: empty or too long question, bad fields, malformed JSON"),
     429: {**error("Rate limit reached; retry after `Retry-After` seconds"), "headers": RETRY_AFTER},
     503: error("The index is not loaded yet (or unusable), or the request ran past the time limit"),
+}
+# The same statuses on the OpenAI-compatible routes, in OpenAI's error shape.
+OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {**declared, "model": OpenAIError} for status, declared in API_ERRORS.items()
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: error("No such conversation (never existed, deleted or expired)")

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..types import Answer, Reference
-from .models import Annotation, AnswerMeta, UrlCitation
+from .openai_models import Annotation, AnswerMeta, UrlCitation
 
 # A citation marker in the Markdown answer, "[1]" or "[1, 3]"; passage text has its brackets escaped ("\[").
 _MARKER = re.compile(r"(?<!\\)\[(\d+(?:, \d+)*)\]")
