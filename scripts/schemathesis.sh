@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz the HTTP API against its own OpenAPI spec with schemathesis, all checks, a fixed seed: expect 0 failures.
 # Serves the index in INDEX (default ./index, built from corpus/ on first use) on PORT with an API key set, so
-# the auth checks run too; conversations go to a temporary folder. Extra arguments go to `schemathesis run`.
+# the auth checks run too (both rate limits off: schemathesis expects 401 for every wrong key); conversations go
+# to a temporary folder. Extra arguments go to `schemathesis run`.
 #   bash scripts/schemathesis.sh                       # seed 20261124, 50 examples per operation
 #   INDEX=/tmp/idx SEED=7 EXAMPLES=200 bash scripts/schemathesis.sh
 set -euo pipefail
@@ -15,7 +16,7 @@ work=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
-ASSISTANT_DATA_DIR="$work/data" ASSISTANT_API__API_KEYS="[\"$KEY\"]" ASSISTANT_API__RATE_LIMIT_PER_MINUTE=0 \
+ASSISTANT_DATA_DIR="$work/data" ASSISTANT_API__API_KEYS="[\"$KEY\"]" ASSISTANT_API__RATE_LIMIT_PER_MINUTE=0 ASSISTANT_API__AUTH_FAILURES_PER_MINUTE=0 \
   .venv/bin/assistant serve ${INDEX:+--index "$INDEX"} --port "$PORT" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 600); do  # the index loads (or is built) in the background: wait until it is ready

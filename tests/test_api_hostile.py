@@ -191,3 +191,30 @@ def test_hostile_strings_in_every_slot_of_every_route_are_never_a_500(
 
         check()
     assert {200, 422} <= set(seen)  # both answered and refused inputs were among them
+
+
+def test_a_crash_is_one_json_log_line_and_a_json_500_on_a_connection_that_goes_on(
+    client_log: tuple[TestClient, Lines], assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c, lines = client_log  # a TestClient that raises whatever escapes the app: nothing may
+    calls = {"n": 0}
+    ask = assistant.ask
+    secret = "Patient Zanzibar-4471"  # what an exception's message might quote
+
+    def crash_once(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError(secret)
+        return ask(*args, **kwargs)
+
+    monkeypatch.setattr(assistant, "ask", crash_once)
+    r = c.post(
+        "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "gout?"}]}
+    )
+    assert r.status_code == 500 and r.json()["error"]["code"] == "InternalError"
+    assert r.json()["error"]["message"].startswith("unexpected server error (request id ")
+    assert c.post("/v1/ask", json=ASK).status_code == 200
+    records = [json.loads(line) for line in lines.lines]  # every line is JSON
+    crashed = [r for r in records if r["msg"] == "unhandled error"]
+    assert len(crashed) == 1 and crashed[0]["error"] == "RuntimeError" and "trace" in crashed[0]
+    assert "Zanzibar" not in "\n".join(lines.lines)

@@ -1,5 +1,6 @@
-"""A serving app through 20 rebuild-and-swap cycles driven from a second process: no request fails, every
-answer comes from exactly one generation, and each new generation is served soon after it is published."""
+"""The server's life around its requests: 20 rebuild-and-swap cycles driven from a second process (no request fails,
+every answer comes from exactly one generation), generations that fail to load, a corpus that cannot be rebuilt,
+and the periodic deletion of expired conversations."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.api.edge import ACCESS_LOG
+from assistant.service import Assistant, build_from_settings
 from assistant.settings import ApiSettings, Settings
 
 from .conftest import FIXTURE_CORPUS
@@ -137,3 +139,64 @@ def test_a_generation_that_fails_to_load_is_not_swapped_in(
         assert client.post("/v1/ask", json={"question": "How is gout treated?"}).status_code == 200
     tried = [r for r in caplog.records if second in r.getMessage()]
     assert len(tried) == 1 and "serving the newest generation that verifies" in tried[0].getMessage()
+
+
+def test_a_bad_file_in_the_corpus_never_stops_the_built_index_being_served(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    mine = settings.model_copy(update={"corpus": [corpus]})
+    built = Path(build_from_settings(mine, FakeEmbedder(), progress=False)).name
+    (corpus / "broken.md").write_bytes(
+        b"---\ntitle: [unclosed\n---\n\n## A\n\nText.\n"
+    )  # changed and unreadable
+    logger = logging.getLogger(ACCESS_LOG)
+    logger.addHandler(caplog.handler)
+    request.addfinalizer(lambda: logger.removeHandler(caplog.handler))
+    with TestClient(create_app(mine)) as client:
+        deadline = time.monotonic() + 30
+        while not any("background rebuild failed" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["generation"] == built and ready.json()["stale"]
+        assert str(corpus) not in ready.text
+        assert client.post("/v1/ask", json={"question": "How is gout treated?"}).status_code == 200
+    # the command line too: the failed rebuild is reported and the old generation answers
+    messages: list[str] = []
+    opened = Assistant.open(mine, embedder=FakeEmbedder(), log=messages.append)
+    assert opened.index.generation == built and any("the rebuild failed" in m for m in messages)
+    opened.close()
+
+
+def test_the_server_deletes_expired_conversations_from_the_file_while_it_runs(
+    built_settings: Settings, assistant: Assistant
+) -> None:
+    from assistant.settings import ConversationSettings
+
+    served = built_settings.model_copy(
+        update={"conversation": ConversationSettings(expire_days=0.5 / 86400, expire_every_s=0.1)}
+    )
+    store = assistant.conversations
+    assert store is not None
+    store.expire_seconds = 0.5  # the store handed in keeps its own retention: the same half second
+    with TestClient(create_app(served, assistant)) as client:
+        secret = "Zanzibar-4471 gout treated?"
+        cid = client.post("/v1/ask", json={"question": secret}).json()["conversation_id"]
+        path = store.path
+
+        def on_disk() -> bytes:
+            return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+        assert secret.encode() in on_disk()
+        deadline = time.monotonic() + 10
+        while secret.encode() in on_disk():  # gone from the file, not only refused
+            assert time.monotonic() < deadline, "the expired conversation is still in the file"
+            time.sleep(0.1)
+        assert client.get(f"/v1/conversations/{cid}").status_code == 404
