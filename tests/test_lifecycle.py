@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,22 @@ from assistant.settings import ApiSettings, Settings
 
 from .conftest import FIXTURE_CORPUS
 from .fakes import FakeEmbedder
-from .test_generations import ROOT
+from .test_generations import ROOT, wait_for
 
 QUESTIONS = ["How is gout treated?", "What is the first-line treatment for asthma?", "hypertension target?"]
+
+
+@pytest.fixture
+def server_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[pytest.LogCaptureFixture]:
+    """The server's log (it does not propagate to the root logger), for a server that opens its own index
+    with the fake embedder."""
+    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
+    logger = logging.getLogger(ACCESS_LOG)
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
 
 
 def twin_corpus(folder: Path) -> Path:
@@ -56,9 +70,8 @@ def passage_ids(folder: Path) -> set[str]:
 
 
 def test_twenty_rebuild_and_swap_cycles_lose_no_request_and_never_mix_generations(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, server_log: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
     twin = twin_corpus(tmp_path / "twin")
     served_settings = settings.model_copy(
         update={"api": ApiSettings(watch_interval_s=0.05, rate_limit_per_minute=100_000)}
@@ -67,10 +80,7 @@ def test_twenty_rebuild_and_swap_cycles_lose_no_request_and_never_mix_generation
     ids = {first: passage_ids(settings.index_dir / first)}
     answered, swaps = 0, 0
     with TestClient(create_app(served_settings)) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(lambda: client.get("/readyz").status_code == 200)
         for cycle in range(20):
             # builds alternate between the two corpora, so a mixed answer would cite passages of both
             corpus = twin if cycle % 2 == 0 else FIXTURE_CORPUS
@@ -103,28 +113,18 @@ def test_twenty_rebuild_and_swap_cycles_lose_no_request_and_never_mix_generation
             assert client.get("/readyz").json()["generation"] == published
     assert swaps == 20 and len(ids) == 21 and answered >= 40
     assert all(len({i.startswith("twin-") for i in ids[g]}) == 1 for g in ids)  # each from one corpus
+    assert [r.getMessage() for r in server_log.records if r.levelname == "ERROR"] == []
 
 
 def test_a_generation_that_fails_to_load_is_not_swapped_in(
-    settings: Settings,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    request: pytest.FixtureRequest,
+    settings: Settings, tmp_path: Path, server_log: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
     served_settings = settings.model_copy(
         update={"api": ApiSettings(watch_interval_s=0.05, rate_limit_per_minute=100_000)}
     )
     first = build_in_another_process(settings.index_dir, FIXTURE_CORPUS)
-    logger = logging.getLogger(ACCESS_LOG)
-    logger.addHandler(caplog.handler)  # the server log does not propagate to the root logger
-    request.addfinalizer(lambda: logger.removeHandler(caplog.handler))
     with TestClient(create_app(served_settings)) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(lambda: client.get("/readyz").status_code == 200)
         # a generation whose manifest verifies (so it is the one to try) but whose passages are damaged,
         # published by hand: built elsewhere, damaged, moved in, then CURRENT replaced
         elsewhere = tmp_path / "elsewhere"
@@ -137,18 +137,13 @@ def test_a_generation_that_fails_to_load_is_not_swapped_in(
         ready = client.get("/readyz").json()
         assert ready["generation"] == first and ready["status"] == "ready"
         assert client.post("/v1/ask", json={"question": "How is gout treated?"}).status_code == 200
-    tried = [r for r in caplog.records if second in r.getMessage()]
+    tried = [r for r in server_log.records if second in r.getMessage()]
     assert len(tried) == 1 and "serving the newest generation that verifies" in tried[0].getMessage()
 
 
 def test_a_bad_file_in_the_corpus_never_stops_the_built_index_being_served(
-    settings: Settings,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    request: pytest.FixtureRequest,
+    settings: Settings, tmp_path: Path, server_log: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
     corpus = tmp_path / "corpus"
     shutil.copytree(FIXTURE_CORPUS, corpus)
     mine = settings.model_copy(update={"corpus": [corpus]})
@@ -156,14 +151,8 @@ def test_a_bad_file_in_the_corpus_never_stops_the_built_index_being_served(
     (corpus / "broken.md").write_bytes(
         b"---\ntitle: [unclosed\n---\n\n## A\n\nText.\n"
     )  # changed and unreadable
-    logger = logging.getLogger(ACCESS_LOG)
-    logger.addHandler(caplog.handler)
-    request.addfinalizer(lambda: logger.removeHandler(caplog.handler))
     with TestClient(create_app(mine)) as client:
-        deadline = time.monotonic() + 30
-        while not any("background rebuild failed" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(lambda: any("background rebuild failed" in r.getMessage() for r in server_log.records))
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["generation"] == built and ready.json()["stale"]
         assert str(corpus) not in ready.text
