@@ -3,6 +3,11 @@
 Two input formats:
 - a folder (or file) of Markdown documents, each with a YAML front-matter block (see `corpus/README.md`);
 - BEIR-style JSONL, one `{"_id", "title", "text", "metadata"?}` object a line.
+
+Limits (`IngestSettings`) refuse, with an `IngestError` naming the file, a Markdown file over `max_file_bytes`
+(checked before it is read), a JSONL line (one document) over the same size, a front matter over
+`max_front_matter_bytes` and a document that would make more than `max_passages_per_document` passages.
+Front matter and metadata are made safe in `metadata.py`.
 """
 
 from __future__ import annotations
@@ -14,19 +19,17 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from .errors import IngestError
 from .jsonl import read_jsonl
+from .metadata import clean_text, document_from_beir, document_from_meta, split_front_matter
 from .sentences import split_sentences
 from .settings import IngestSettings
-from .types import SOURCE_TYPES, Document, Passage
+from .types import Document, Passage
 
-REQUIRED_KEYS = ("title", "source_type", "publisher", "year")
-ID_KEYS = ("pmid", "doi", "url")
 SKIP_NAMES = {"README.md", "FORMAT.md", "CHANGELOG.md"}
+# settings that only refuse input, never change what is read: not part of the source fingerprint
+LIMITS = {"max_file_bytes", "max_front_matter_bytes", "max_passages_per_document"}
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -69,58 +72,6 @@ def passage_id(doc_id: str, text: str) -> str:
 # ---------------------------------------------------------------- Markdown with front matter
 
 
-def _split_front_matter(raw: str, path: Path) -> tuple[dict[str, Any], str]:
-    if not raw.startswith("---\n"):
-        raise IngestError(
-            f"{path}: no YAML front matter; start the file with a '---' block (see corpus/README.md)"
-        )
-    end = raw.find("\n---", 4)
-    if end < 0:
-        raise IngestError(f"{path}: the front-matter block is not closed by a '---' line")
-    try:
-        meta = yaml.safe_load(raw[4:end])
-    except yaml.YAMLError as exc:
-        raise IngestError(
-            f"{path}: front matter is not valid YAML ({exc.__class__.__name__}); fix the block"
-        ) from exc
-    if not isinstance(meta, dict):
-        raise IngestError(f"{path}: front matter must be a mapping of keys to values")
-    body = raw[end + 4 :]
-    return meta, body.split("\n", 1)[1] if "\n" in body else ""
-
-
-def _document_from_meta(meta: dict[str, Any], doc_id: str, where: str) -> Document:
-    missing = [k for k in REQUIRED_KEYS if meta.get(k) in (None, "")]
-    if not any(meta.get(k) for k in ID_KEYS):
-        missing.append("one of pmid/doi/url")
-    if missing:
-        raise IngestError(f"{where}: missing metadata {', '.join(missing)}; add it to the front matter")
-    source_type = str(meta["source_type"]).strip().lower()
-    if source_type not in SOURCE_TYPES:
-        raise IngestError(f"{where}: source_type {source_type!r} is not one of {', '.join(SOURCE_TYPES)}")
-    try:
-        year = int(meta["year"])
-    except (TypeError, ValueError) as exc:
-        raise IngestError(f"{where}: year {meta['year']!r} is not a number") from exc
-
-    def opt(key: str) -> str | None:
-        value = meta.get(key)
-        return normalise(str(value)).strip() or None if value not in (None, "") else None
-
-    return Document(
-        doc_id=doc_id,
-        title=_squash(normalise(str(meta["title"]))),
-        source_type=source_type,
-        publisher=_squash(normalise(str(meta["publisher"]))),
-        year=year,
-        url=opt("url"),
-        pmid=opt("pmid"),
-        doi=opt("doi"),
-        topic=opt("topic"),
-        specialty=opt("specialty"),
-    )
-
-
 def _markdown_blocks(body: str) -> Iterator[tuple[str, str]]:
     """(section heading, paragraph text) pairs; bullets become paragraphs of their own."""
     section = ""
@@ -147,15 +98,34 @@ def _markdown_blocks(body: str) -> Iterator[tuple[str, str]]:
     yield from flush()
 
 
-def read_markdown(path: Path, settings: IngestSettings) -> tuple[Document, list[Passage]]:
+def _too_big(where: object, size: int, what: str, settings: IngestSettings) -> IngestError:
+    return IngestError(
+        f"{where}: {what} is {size:,} bytes, over the limit of {settings.max_file_bytes:,} "
+        "(ASSISTANT_INGEST__MAX_FILE_BYTES); split it into several documents or raise the limit"
+    )
+
+
+def _read_bounded(path: Path, settings: IngestSettings) -> str:
+    """The file's text; its size is checked with stat() before reading, and the read itself is bounded."""
     try:
-        raw = normalise(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > settings.max_file_bytes:
+            raise _too_big(path, size, "the file", settings)
+        with path.open("rb") as handle:
+            data = handle.read(settings.max_file_bytes + 1)
+        if len(data) > settings.max_file_bytes:  # it grew since stat()
+            raise _too_big(path, len(data), "the file", settings)
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise IngestError(f"{path}: cannot read the file as UTF-8 text ({exc.__class__.__name__})") from exc
-    meta, body = _split_front_matter(raw, path)
-    doc_id = str(meta.get("id") or path.stem).strip()
-    doc = _document_from_meta(meta, doc_id, str(path))
-    passages = make_passages(doc_id, _markdown_blocks(body), settings)
+
+
+def read_markdown(path: Path, settings: IngestSettings) -> tuple[Document, list[Passage]]:
+    raw = normalise(_read_bounded(path, settings))
+    meta, body = split_front_matter(raw, str(path), settings.max_front_matter_bytes)
+    doc_id = clean_text(meta.get("id") or path.stem)
+    doc = document_from_meta(meta, doc_id, str(path))
+    passages = make_passages(doc_id, _markdown_blocks(body), settings, where=str(path))
     if not passages:
         raise IngestError(f"{path}: the document has no text below its front matter")
     return doc, passages
@@ -170,26 +140,16 @@ def read_beir_jsonl(path: Path, settings: IngestSettings) -> Iterator[tuple[Docu
             raise IngestError(
                 f"{path}:{lineno}: not a BEIR corpus line (needs a JSON object with '_id' and 'text')"
             )
+        where = f"{path}:{lineno}"
         doc_id = str(row["_id"])
-        text = normalise(str(row.get("text") or ""))
-        raw_meta = row.get("metadata")
-        meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
-        title = _squash(normalise(str(row.get("title") or meta.get("title") or doc_id)))
-        year = meta.get("year")
-        doc = Document(
-            doc_id=doc_id,
-            title=title,
-            source_type=str(meta.get("source_type") or "other"),
-            publisher=str(meta.get("publisher") or meta.get("journal") or ""),
-            year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
-            url=meta.get("url"),
-            pmid=str(meta["pmid"]) if meta.get("pmid") else None,
-            doi=meta.get("doi"),
-            topic=meta.get("topic"),
-            specialty=meta.get("specialty"),
-        )
+        text = str(row.get("text") or "")
+        size = len(text.encode("utf-8"))
+        if size > settings.max_file_bytes:
+            raise _too_big(where, size, "the document text", settings)
+        text = normalise(text)
+        doc = document_from_beir(row, doc_id, where)
         paragraphs = (("", p) for p in (_squash(x) for x in text.split("\n\n")) if p)
-        passages = make_passages(doc_id, paragraphs, settings)
+        passages = make_passages(doc_id, paragraphs, settings, where=where)
         if passages:
             yield doc, passages
 
@@ -224,15 +184,38 @@ def _chunk(sentences: Sequence[str]) -> Chunk:
     return " ".join(sentences), tuple(spans)
 
 
-def make_passages(doc_id: str, blocks: Iterable[tuple[str, str]], settings: IngestSettings) -> list[Passage]:
+# Sentence splitting takes time quadratic in the length of the text: longer paragraphs are cut up first.
+_SEGMENT_CHARS = 10_000
+
+
+def _segmentable(blocks: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """The blocks, a paragraph over `_SEGMENT_CHARS` cut into pieces after a sentence end (else a space)."""
+    for section, paragraph in blocks:
+        while len(paragraph) > _SEGMENT_CHARS:
+            head = paragraph[:_SEGMENT_CHARS]
+            cut = max(head.rfind(". "), head.rfind("? "), head.rfind("! "))
+            cut = (cut if cut > 0 else head.rfind(" ")) + 1 or _SEGMENT_CHARS
+            yield section, paragraph[:cut].strip()
+            paragraph = paragraph[cut:].strip()
+        if paragraph:
+            yield section, paragraph
+
+
+def make_passages(
+    doc_id: str, blocks: Iterable[tuple[str, str]], settings: IngestSettings, *, where: str | None = None
+) -> list[Passage]:
     """Group (section, paragraph) blocks into passages: short paragraphs merge, long ones split.
 
     A paragraph (or bullet) boundary is always a sentence boundary, also inside a merged passage, so a list of
-    short bullets never runs together into one sentence.
+    short bullets never runs together into one sentence. More than `max_passages_per_document` passages is an
+    `IngestError` naming `where` (the file), raised as soon as the limit is passed.
     """
     chunks: list[tuple[str, Chunk]] = []
     pending: tuple[str, list[str]] | None = None
-    for section, paragraph in blocks:
+    limit = settings.max_passages_per_document
+    for section, paragraph in _segmentable(blocks):
+        if len(chunks) > limit:
+            break
         own = [paragraph[a:b] for a, b in split_sentences(paragraph)]
         if pending and pending[0] == section:
             own = pending[1] + own
@@ -246,6 +229,11 @@ def make_passages(doc_id: str, blocks: Iterable[tuple[str, str]], settings: Inge
                 chunks.append((section, _chunk(piece)))
     if pending:
         chunks.append((pending[0], _chunk(pending[1])))
+    if len(chunks) > limit:
+        raise IngestError(
+            f"{where or doc_id}: the document makes more than {limit:,} passages "
+            "(ASSISTANT_INGEST__MAX_PASSAGES_PER_DOCUMENT); split it into several documents or raise the limit"
+        )
 
     passages: list[Passage] = []
     seen: dict[str, int] = {}
@@ -282,11 +270,12 @@ def iter_source_files(sources: Iterable[Path]) -> list[Path]:
 
 def source_fingerprint(sources: Iterable[Path], settings: IngestSettings) -> str:
     """Hash of the raw bytes of every corpus file and the ingest settings: cheap staleness check."""
-    h = hashlib.sha256(settings.model_dump_json().encode())
+    h = hashlib.sha256(settings.model_dump_json(exclude=LIMITS).encode())
     for path in iter_source_files(sources):
         h.update(str(path.name).encode() + b"\0")
         try:
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+            with path.open("rb") as handle:  # streamed: a huge file is refused later, not held in memory here
+                h.update(hashlib.file_digest(handle, "sha256").digest())
         except OSError as exc:
             raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
     return h.hexdigest()

@@ -24,6 +24,20 @@ class IngestSettings(BaseModel):
     min_passage_words: int = Field(
         25, ge=0, le=500, description="Shorter paragraphs are merged with the next one of the same section."
     )
+    max_file_bytes: int = Field(
+        5_000_000,
+        ge=1,
+        description="Largest Markdown corpus file (checked before it is read), and largest document text of a "
+        "JSONL line; a larger one is refused.",
+    )
+    max_passages_per_document: int = Field(
+        2000, ge=1, description="A document that would make more passages than this is refused."
+    )
+    max_front_matter_bytes: int = Field(
+        20_000,
+        ge=1,
+        description="Largest YAML front-matter block of a Markdown document; a larger one is refused.",
+    )
 
 
 class IndexSettings(BaseModel):

@@ -1,0 +1,218 @@
+"""Document metadata: the YAML front matter of a Markdown document and the `metadata` of a BEIR line, made safe.
+
+- Front matter is bounded in size and safe-loaded with YAML aliases refused, so an alias bomb ("billion
+  laughs") fails at its first alias instead of expanding.
+- Metadata is plain text: control, zero-width and bidirectional-override characters are removed and whitespace
+  is collapsed; markup such as `<script>` is kept as literal text (renderers escape it).
+- Links are kept only when they are web links: a `url` must be http(s), a `doi` a DOI (`10.NNNN/...`, also
+  written `doi:10...` or as a doi.org link), a `pmid` digits. Anything else (`javascript:`, `data:`, `file:` ...)
+  is dropped with a warning on the `assistant.ingest` logger; the build goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .errors import IngestError
+from .types import SOURCE_TYPES, Document
+
+log = logging.getLogger("assistant.ingest")
+
+REQUIRED_KEYS = ("title", "source_type", "publisher", "year")
+ID_KEYS = ("pmid", "doi", "url")
+
+# zero-width characters, soft hyphen and the bidirectional marks, embeddings, overrides and isolates
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # tab, line ends and form feeds become spaces below
+# no whitespace, quotes, angle brackets, backticks or backslashes: such a link is safe in Markdown, HTML and JSON
+_WEB_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$", re.IGNORECASE)
+_DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/[^\s<>\"'`\\]+)$", re.IGNORECASE)
+_PMID = re.compile(r"^(?:pmid:\s*)?(\d{1,9})$", re.IGNORECASE)
+
+
+def clean_text(value: object) -> str:
+    """Metadata as one line of plain text: NFC, no control or invisible characters, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", str(value)).translate(_INVISIBLE)
+    return re.sub(r"\s+", " ", _CONTROL.sub("", text)).strip()
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _drop(where: str, key: str, value: object, why: str) -> None:
+    log.warning("%s: dropped %s %s: %s", where, key, _shown(value), why)
+
+
+def _text(value: object) -> str | None:
+    """A scalar as cleaned text; None for a missing, empty or non-scalar value (a list, a mapping)."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    return clean_text(value) or None
+
+
+def _given(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def safe_url(value: object, where: str) -> str | None:
+    """The URL when it is an http(s) link with a host; otherwise None, with a warning."""
+    if not _given(value):
+        return None
+    text = _text(value)
+    if text is None:
+        _drop(where, "url", value, "not a single text value")
+        return None
+    try:
+        host = urlsplit(text).netloc if _WEB_URL.match(text) else ""
+    except ValueError:  # a malformed host, such as an unclosed IPv6 bracket
+        host = ""
+    if not host:
+        _drop(
+            where,
+            "url",
+            value,
+            "only http(s) links with a host and no spaces, quotes or angle brackets are kept",
+        )
+        return None
+    return text
+
+
+def safe_doi(value: object, where: str) -> str | None:
+    """The bare DOI (`10.NNNN/...`); None, with a warning, for anything that is not one."""
+    text = _text(value)
+    match = _DOI.match(text) if text else None
+    if match is None:
+        if _given(value):
+            _drop(where, "doi", value, "not a DOI of the form 10.NNNN/...")
+        return None
+    return match.group(1)
+
+
+def safe_pmid(value: object, where: str) -> str | None:
+    """The PubMed id as digits; None, with a warning, for anything else."""
+    text = _text(value)
+    match = _PMID.match(text) if text else None
+    if match is None:
+        if _given(value):
+            _drop(where, "pmid", value, "a PubMed id is digits only")
+        return None
+    return match.group(1)
+
+
+# ---------------------------------------------------------------- YAML front matter
+
+
+class _AliasRefused(yaml.YAMLError):
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__("alias")
+        self.line = mark.line + 2 if mark is not None else None  # in the file: the block starts on line 2
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader, refusing every alias (`*name`, also in a `<<: *name` merge) before it is resolved."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
+
+
+def split_front_matter(raw: str, where: str, max_bytes: int) -> tuple[dict[str, Any], str]:
+    """(front-matter mapping, body) of a normalised Markdown document; `IngestError` naming `where`."""
+    if not raw.startswith("---\n"):
+        raise IngestError(
+            f"{where}: no YAML front matter; start the file with a '---' block (see corpus/README.md)"
+        )
+    end = raw.find("\n---", 4)
+    if end < 0:
+        raise IngestError(f"{where}: the front-matter block is not closed by a '---' line")
+    block = raw[4:end]
+    size = len(block.encode("utf-8"))
+    if size > max_bytes:
+        raise IngestError(
+            f"{where}: the front matter is {size:,} bytes, over the limit of {max_bytes:,} "
+            "(ASSISTANT_INGEST__MAX_FRONT_MATTER_BYTES); shorten it or raise the limit"
+        )
+    try:
+        meta = yaml.load(block, Loader=_NoAliasLoader)
+    except _AliasRefused as exc:
+        at = f" (line {exc.line})" if exc.line else ""
+        raise IngestError(
+            f"{where}: the front matter uses a YAML alias{at}; aliases are not allowed, write the value out"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise IngestError(
+            f"{where}: front matter is not valid YAML ({exc.__class__.__name__}); fix the block"
+        ) from exc
+    except RecursionError:
+        raise IngestError(
+            f"{where}: the front matter is nested too deeply; use flat key: value lines"
+        ) from None
+    if not isinstance(meta, dict):
+        raise IngestError(f"{where}: front matter must be a mapping of keys to values")
+    body = raw[end + 4 :]
+    return meta, body.split("\n", 1)[1] if "\n" in body else ""
+
+
+def document_from_meta(meta: dict[str, Any], doc_id: str, where: str) -> Document:
+    """The document of a front-matter mapping; `IngestError` for missing or unusable required metadata."""
+    missing = [k for k in REQUIRED_KEYS if meta.get(k) in (None, "")]
+    if not any(meta.get(k) for k in ID_KEYS):
+        missing.append("one of pmid/doi/url")
+    if missing:
+        raise IngestError(f"{where}: missing metadata {', '.join(missing)}; add it to the front matter")
+    for key in REQUIRED_KEYS:
+        if isinstance(meta[key], dict | list):
+            raise IngestError(f"{where}: metadata {key} must be a single value, not a list or mapping")
+    source_type = clean_text(meta["source_type"]).lower()
+    if source_type not in SOURCE_TYPES:
+        raise IngestError(f"{where}: source_type {source_type!r} is not one of {', '.join(SOURCE_TYPES)}")
+    try:
+        year = int(meta["year"])
+    except (TypeError, ValueError) as exc:
+        raise IngestError(f"{where}: year {_shown(meta['year'])} is not a number") from exc
+    return Document(
+        doc_id=doc_id,
+        title=clean_text(meta["title"]),
+        source_type=source_type,
+        publisher=clean_text(meta["publisher"]),
+        year=year,
+        url=safe_url(meta.get("url"), where),
+        pmid=safe_pmid(meta.get("pmid"), where),
+        doi=safe_doi(meta.get("doi"), where),
+        topic=_text(meta.get("topic")),
+        specialty=_text(meta.get("specialty")),
+    )
+
+
+def document_from_beir(row: dict[str, Any], doc_id: str, where: str) -> Document:
+    """The document of a BEIR corpus line: lenient (every field optional), links checked like front matter."""
+    raw_meta = row.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    title = _text(row.get("title")) or _text(meta.get("title")) or clean_text(doc_id)
+    year = str(meta.get("year"))
+    source_type = (_text(meta.get("source_type")) or "other").lower()
+    if source_type not in SOURCE_TYPES:
+        _drop(where, "source_type", meta.get("source_type"), f"not one of {', '.join(SOURCE_TYPES)}")
+        source_type = "other"
+    return Document(
+        doc_id=doc_id,
+        title=title,
+        source_type=source_type,
+        publisher=_text(meta.get("publisher")) or _text(meta.get("journal")) or "",
+        year=int(year) if year.isdigit() and len(year) <= 4 else None,
+        url=safe_url(meta.get("url"), where),
+        pmid=safe_pmid(meta.get("pmid"), where),
+        doi=safe_doi(meta.get("doi"), where),
+        topic=_text(meta.get("topic")),
+        specialty=_text(meta.get("specialty")),
+    )
