@@ -102,12 +102,13 @@ class SentenceTransformerEmbedder:
 
 
 def set_threads(n: int) -> None:
-    """Threads for torch and FAISS: 1 for per-request work, all cores for builds (see MACHINE-NOTES)."""
-    import faiss
+    """Threads for torch and the vector index: 1 for per-request work, all cores for builds (MACHINE-NOTES)."""
     import torch
 
+    from . import faiss_index
+
     torch.set_num_threads(n)
-    faiss.omp_set_num_threads(n)
+    faiss_index.set_threads(n)
 
 
 def all_cores() -> int:

@@ -20,6 +20,7 @@ from .errors import IndexMismatch, IndexNotFound
 from .generations import MANIFEST, candidates
 from .lexical import load_bm25
 from .types import Document, Passage
+from .vectorindex import VectorIndex, load_vector_index
 from .vocab.corpus import CorpusVocabulary
 
 FORMAT_VERSION = 2  # 2: manifest.sha256
@@ -51,7 +52,7 @@ class LoadedIndex:
     manifest: dict[str, Any]
     documents: dict[str, Document]
     passages: list[Passage]
-    dense: Any
+    dense: VectorIndex
     bm25: Any
     sentence_vectors: Vectors | None
     sentence_start: np.ndarray[Any, np.dtype[np.int64]]
@@ -178,15 +179,13 @@ def load_generation(
 
 
 def _read_generation(folder: Path, manifest: dict[str, Any], rebuild: str) -> LoadedIndex:
-    import faiss
-
     passages = _read_passages(folder / "passages.jsonl")
     documents = {
         k: Document(**v) for k, v in json.loads((folder / "documents.json").read_text("utf-8")).items()
     }
-    dense = faiss.read_index(str(folder / "dense.faiss"))
-    if dense.ntotal != len(passages) or manifest.get("passage_count") != len(passages):
-        raise IndexMismatch(f"{folder}: {dense.ntotal} vectors for {len(passages)} passages; {rebuild}")
+    dense = load_vector_index(folder, manifest)
+    if len(dense) != len(passages) or manifest.get("passage_count") != len(passages):
+        raise IndexMismatch(f"{folder}: {len(dense)} vectors for {len(passages)} passages; {rebuild}")
     sentence_vectors = None
     counts = np.array([len(p.sentences) for p in passages], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(passages) else counts

@@ -6,7 +6,7 @@ Layout of one generation folder (see `assistant.generations` for the index folde
     manifest.sha256           sha256 of manifest.json itself, so no byte of the manifest goes unchecked
     documents.json            citation metadata of every document
     passages.jsonl            passages with sentence offsets, in index order
-    dense.faiss               FAISS inner-product index over normalised passage vectors
+    dense.faiss               the vector index over normalised passage vectors (`assistant.vectorindex`)
     sentences.npy             float16 sentence vectors (optional; used by the composer)
     bm25/                     bm25s index over the same passage texts
     vocabulary.json           the library's words, capitalised forms and the abbreviations it defines
@@ -30,13 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from .embed import Embedder, Vectors
+from .embed import Embedder
 from .generations import MANIFEST, build_lock, checkpoint, new_build_folder, publish
 from .ingest import Corpus
 from .lexical import build_bm25
 from .loader import FORMAT_VERSION, MANIFEST_SUM, VOCABULARY, file_hashes
 from .settings import Settings
 from .types import Document, Passage
+from .vectorindex import build_vector_index
 from .vocab.corpus import CorpusVocabulary
 
 
@@ -53,24 +54,6 @@ def _fsync_tree(folder: Path) -> None:
         if p.is_file():
             with p.open("rb") as f:
                 os.fsync(f.fileno())
-
-
-def _build_faiss(vectors: Vectors, hnsw_above: int) -> tuple[Any, str]:
-    import faiss
-
-    dim = vectors.shape[1]
-    index: Any
-    if len(vectors) > hnsw_above:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
-        kind = "hnsw32"
-    else:
-        index = faiss.IndexFlatIP(dim)
-        kind = "flat-ip"
-    if len(vectors):
-        index.add(vectors)
-    return index, kind
 
 
 def build_index(
@@ -119,8 +102,6 @@ def _write_generation(
     log: Callable[[str], None],
     started: float,
 ) -> Path:
-    import faiss
-
     texts = [
         embedding_text(p, corpus.documents[p.doc_id], settings.index.embed_context) for p in corpus.passages
     ]
@@ -129,8 +110,8 @@ def _write_generation(
     vectors = embedder.embed_documents(texts, batch_size=settings.index.batch_size, progress=progress)
     embed_seconds = time.perf_counter() - t0
     checkpoint("embedded")
-    dense, kind = _build_faiss(vectors, settings.index.hnsw_above)
-    faiss.write_index(dense, str(tmp / "dense.faiss"))
+    dense = build_vector_index(vectors, hnsw_above=settings.index.hnsw_above)
+    dense.save(tmp)
     build_bm25(texts, tmp / "bm25", settings.index.bm25_k1, settings.index.bm25_b)
 
     sentence_count = sum(len(p.sentences) for p in corpus.passages)
@@ -162,7 +143,8 @@ def _write_generation(
         "dimension": embedder.dimension,
         "normalized": True,
         "metric": "inner_product",
-        "faiss_index": kind,
+        "vector_backend": dense.backend,
+        "faiss_index": dense.kind,
         "passage_count": len(corpus.passages),
         "document_count": len(corpus.documents),
         "sentence_count": sentence_count,

@@ -31,10 +31,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="how many queries to time")
     args = parser.parse_args()
 
-    import faiss
-
     from assistant.embed import SentenceTransformerEmbedder, set_threads
     from assistant.evals.indexcache import open_cached_index
+    from assistant.faiss_index import FaissIndex
     from assistant.retrieve import IndexRetriever
     from assistant.settings import get_settings
 
@@ -59,9 +58,9 @@ def main() -> None:
             f"mean {statistics.fmean(times):6.2f} ms"
         )
 
-    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
+    vectors = index.dense.vectors()
     queries = embedder.embed_queries(texts)
-    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact = FaissIndex.exact(vectors.shape[1])
     exact.add(vectors)
     _, truth = exact.search(queries, 10)
     t0 = time.perf_counter()
@@ -70,12 +69,11 @@ def main() -> None:
     flat_ms = (time.perf_counter() - t0) * 1000 / len(queries)
     print(f"\nflat exact      recall@10 1.000   {flat_ms:.3f} ms/query")
     t0 = time.perf_counter()
-    hnsw = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = 80
+    hnsw = FaissIndex.hnsw(vectors.shape[1])
     hnsw.add(vectors)
     print(f"hnsw32 build {time.perf_counter() - t0:.1f} s")
     for ef in (16, 32, 64, 128):
-        hnsw.hnsw.efSearch = ef
+        hnsw.ef_search = ef
         _, got = hnsw.search(queries, 10)
         recall = np.mean([len(set(g) & set(t)) / 10 for g, t in zip(got, truth, strict=True)])
         t0 = time.perf_counter()

@@ -25,7 +25,8 @@ def test_manifest_describes_the_build(built_settings: Settings) -> None:
     assert any(name.startswith("bm25/") for name in m["files"])
     assert len(m["corpus_fingerprint"]) == 64
     index = load_index(built_settings.index_dir, expected_model=FakeEmbedder.name, expected_dimension=64)
-    assert index.path == folder and index.dense.ntotal == m["passage_count"]
+    assert index.path == folder and len(index.dense) == m["passage_count"]
+    assert (m["vector_backend"], m["faiss_index"]) == ("faiss", "flat-ip")
 
 
 def test_load_refuses_another_model(built_settings: Settings) -> None:

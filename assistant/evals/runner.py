@@ -36,23 +36,16 @@ class DenseCache:
         self.rankings: dict[str, tuple[int, Ranked]] = {}  # query -> (depth searched, ranking)
 
     def prepare(self, queries: Sequence[str], depth: int, batch_size: int = 512) -> None:
-        import faiss
-
         todo = [q for q in dict.fromkeys(queries) if q.strip() and self.get(q, depth) is None]
-        searched = min(depth, int(self.index.dense.ntotal))
+        searched = min(depth, len(self.index.dense))
         if not todo or searched <= 0:
             return
-        saved = faiss.cvar.distance_compute_blas_threshold
-        faiss.cvar.distance_compute_blas_threshold = 4 * self.embedder.dimension  # see MACHINE-NOTES
-        try:
-            for start in range(0, len(todo), batch_size):
-                chunk = todo[start : start + batch_size]
-                scores, ids = self.index.dense.search(self.embedder.embed_queries(chunk), searched)
-                for q, row_ids, row_scores in zip(chunk, ids, scores, strict=True):
-                    ranked = [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
-                    self.rankings[q] = (depth, ranked)
-        finally:
-            faiss.cvar.distance_compute_blas_threshold = saved
+        for start in range(0, len(todo), batch_size):  # the backend handles batch search's BLAS trap
+            chunk = todo[start : start + batch_size]
+            scores, ids = self.index.dense.search(self.embedder.embed_queries(chunk), searched)
+            for q, row_ids, row_scores in zip(chunk, ids, scores, strict=True):
+                ranked = [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
+                self.rankings[q] = (depth, ranked)
 
     def get(self, query: str, depth: int) -> Ranked | None:
         found = self.rankings.get(query)

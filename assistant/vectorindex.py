@@ -1,0 +1,67 @@
+"""The vector-index seam: what the store, the loader, the retriever and the evaluations need from a dense index,
+whatever engine serves it. FAISS (`assistant.faiss_index`) is the one backend today; nothing outside it
+imports faiss.
+
+Vectors are float32 rows, L2-normalised, compared by inner product. Ids are row positions (0..n-1), the same as
+the passages' positions in the index; a search pads missing hits with id -1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .embed import Vectors
+from .errors import IndexMismatch
+
+Ids = np.ndarray[Any, np.dtype[np.int64]]
+Scores = np.ndarray[Any, np.dtype[np.float32]]
+DEFAULT_BACKEND = "faiss"
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """A dense index over row vectors."""
+
+    backend: str  # the engine, recorded in the manifest ("faiss")
+    kind: str  # the index type within it ("flat-ip", "hnsw32"), recorded in the manifest
+
+    def add(self, vectors: Vectors) -> None: ...
+
+    def search(self, vectors: Vectors, k: int, allowed: Sequence[int] | None = None) -> tuple[Scores, Ids]:
+        """The `k` best rows for each query row (scores descending), among `allowed` rows when given."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def save(self, folder: Path) -> None:
+        """Write the index into a generation folder (its own file names)."""
+        ...
+
+    def vectors(self) -> Vectors:
+        """Every stored vector, in id order (for benchmarks and exact-search checks)."""
+        ...
+
+
+def build_vector_index(vectors: Vectors, *, hnsw_above: int, backend: str = DEFAULT_BACKEND) -> VectorIndex:
+    """A new index over `vectors`, of the type the backend chooses for their number."""
+    if backend != "faiss":
+        raise IndexMismatch(f"unknown vector index backend {backend!r}; the one available is 'faiss'")
+    from .faiss_index import FaissIndex
+
+    return FaissIndex.build(vectors, hnsw_above=hnsw_above)
+
+
+def load_vector_index(folder: Path, manifest: dict[str, Any]) -> VectorIndex:
+    """The vector index of a generation folder, by the backend and type its manifest names."""
+    backend = manifest.get("vector_backend", DEFAULT_BACKEND)  # generations from before the seam: FAISS
+    if backend != "faiss":
+        raise IndexMismatch(
+            f"{folder}: built with vector index backend {backend!r}, which this installation does not have"
+        )
+    from .faiss_index import FaissIndex
+
+    return FaissIndex.load(folder, kind=str(manifest.get("faiss_index", "flat-ip")))

@@ -1,0 +1,101 @@
+"""The vector-index seam: the FAISS backend against exact search done by hand with numpy, restricted search,
+save and load, and the boundary itself (nothing outside the backend imports faiss)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.errors import IndexMismatch
+from assistant.faiss_index import FaissIndex
+from assistant.vectorindex import VectorIndex, build_vector_index, load_vector_index
+
+PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
+
+
+def unit_rows(seed: int, n: int, dim: int = 16) -> np.ndarray:
+    rows = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def brute_force(
+    rows: np.ndarray, queries: np.ndarray, k: int, allowed: list[int] | None = None
+) -> list[list[int]]:
+    """The top-k row ids by inner product, computed without FAISS."""
+    ids = np.arange(len(rows)) if allowed is None else np.array(sorted(set(allowed)))
+    scores = queries @ rows[ids].T
+    return [list(ids[np.argsort(-row, kind="stable")[:k]]) for row in scores]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), k=st.integers(1, 10), queries=st.integers(1, 30))
+def test_flat_search_is_exact(seed: int, n: int, k: int, queries: int) -> None:
+    rows, asked = unit_rows(seed, n), unit_rows(seed + 1, queries)
+    index = build_vector_index(rows, hnsw_above=1000)
+    assert isinstance(index, VectorIndex) and index.kind == "flat-ip" and len(index) == n
+    scores, ids = index.search(asked, k)
+    want = brute_force(rows, asked, k)  # random unit vectors: no ties
+    for q, (got_ids, got_scores, expected) in enumerate(zip(ids, scores, want, strict=True)):
+        hits = [int(i) for i in got_ids if i >= 0]
+        assert hits == [int(i) for i in expected]  # min(k, n) hits, best first
+        assert np.allclose(got_scores[: len(hits)], rows[hits] @ asked[q], atol=1e-5)
+
+
+def test_a_restricted_search_returns_k_hits_from_the_allowed_rows_only() -> None:
+    rows, asked = unit_rows(1, 500), unit_rows(2, 5)
+    allowed = [*range(0, 500, 100), 7, 13]  # 7 rows: 1.4% of the index
+    for index in (FaissIndex.build(rows, hnsw_above=1000), FaissIndex.build(rows, hnsw_above=10)):
+        _scores, ids = index.search(asked, 5, allowed=allowed)
+        assert [sorted(map(int, row)) for row in ids] == [
+            sorted(want) for want in brute_force(rows, asked, 5, allowed)
+        ]
+
+
+def test_hnsw_above_the_threshold_finds_what_exact_search_finds() -> None:
+    rows, asked = unit_rows(3, 2000), unit_rows(4, 50)
+    index = build_vector_index(rows, hnsw_above=1000)
+    assert index.kind == "hnsw32"
+    _scores, ids = index.search(asked, 10)
+    truth = brute_force(rows, asked, 10)
+    recall = np.mean([len(set(map(int, got)) & set(want)) / 10 for got, want in zip(ids, truth, strict=True)])
+    assert recall >= 0.95
+
+
+def test_batch_and_single_searches_agree() -> None:
+    rows, asked = unit_rows(5, 300), unit_rows(6, 40)  # above FAISS's BLAS switch of 20 queries
+    index = build_vector_index(rows, hnsw_above=1000)
+    _scores, batch = index.search(asked, 8)
+    single = np.vstack([index.search(q[None], 8)[1] for q in asked])
+    assert (batch == single).all()
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    rows = unit_rows(7, 120)
+    index = build_vector_index(rows, hnsw_above=1000)
+    index.save(tmp_path)
+    again = load_vector_index(tmp_path, {"vector_backend": "faiss", "faiss_index": index.kind})
+    assert len(again) == 120 and np.allclose(again.vectors(), rows)
+    assert (again.search(rows[:3], 4)[1] == index.search(rows[:3], 4)[1]).all()
+    old = load_vector_index(tmp_path, {"faiss_index": "flat-ip"})  # a manifest from before the seam
+    assert len(old) == 120
+
+
+def test_an_unknown_backend_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexMismatch, match="'milvus'"):
+        load_vector_index(tmp_path, {"vector_backend": "milvus"})
+    with pytest.raises(IndexMismatch, match="the one available is 'faiss'"):
+        build_vector_index(unit_rows(8, 3), hnsw_above=10, backend="qdrant")
+
+
+def test_nothing_outside_the_backend_imports_faiss() -> None:
+    importers = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if re.search(r"^\s*(import faiss|from faiss)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    ]
+    assert importers == ["faiss_index.py"]
