@@ -86,26 +86,25 @@ def safe_url(value: object, where: str) -> str | None:
     return text
 
 
-def safe_doi(value: object, where: str) -> str | None:
-    """The bare DOI (`10.NNNN/...`); None, with a warning, for anything that is not one."""
+def _matching(value: object, where: str, key: str, pattern: re.Pattern[str], why: str) -> str | None:
+    """The pattern's first group when the value matches it; otherwise None, with a warning (when given)."""
     text = _text(value)
-    match = _DOI.match(text) if text else None
+    match = pattern.match(text) if text else None
     if match is None:
         if _given(value):
-            _drop(where, "doi", value, "not a DOI of the form 10.NNNN/...")
+            _drop(where, key, value, why)
         return None
     return match.group(1)
+
+
+def safe_doi(value: object, where: str) -> str | None:
+    """The bare DOI (`10.NNNN/...`); None, with a warning, for anything that is not one."""
+    return _matching(value, where, "doi", _DOI, "not a DOI of the form 10.NNNN/...")
 
 
 def safe_pmid(value: object, where: str) -> str | None:
     """The PubMed id as digits; None, with a warning, for anything else."""
-    text = _text(value)
-    match = _PMID.match(text) if text else None
-    if match is None:
-        if _given(value):
-            _drop(where, "pmid", value, "a PubMed id is digits only")
-        return None
-    return match.group(1)
+    return _matching(value, where, "pmid", _PMID, "a PubMed id is digits only")
 
 
 # ---------------------------------------------------------------- YAML front matter

@@ -89,3 +89,8 @@ def client_log(built_settings: Settings, assistant: Assistant) -> Iterator[tuple
         logger.addHandler(handler)
         yield c, handler
         logger.removeHandler(handler)
+
+
+def bytes_on_disk(database: Path) -> bytes:
+    """A SQLite database file and its write-ahead log, as a forensic reader would see them."""
+    return b"".join(p.read_bytes() for p in (database, Path(f"{database}-wal")) if p.exists())

@@ -16,18 +16,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from assistant.api import create_app
 from assistant.service import Assistant
-from assistant.settings import ApiSettings, Settings
+from assistant.settings import Settings
 
 from .conftest import Lines
+from .test_api_edge import make_client
 
 ASK = {"question": "How is gout treated?"}
-
-
-def make_client(settings: Settings, assistant: Assistant, **api: Any) -> TestClient:
-    changed = settings.model_copy(update={"api": ApiSettings(**api)})
-    return TestClient(create_app(changed, assistant), raise_server_exceptions=False)
 
 
 def key(k: str) -> dict[str, str]:

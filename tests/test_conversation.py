@@ -12,6 +12,8 @@ import pytest
 from assistant.conversation import ConversationStore
 from assistant.errors import ConfigError, ConversationNotFound
 
+from .conftest import bytes_on_disk
+
 
 def test_turns_survive_a_reopen_in_order(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path / "c.sqlite3", expire_days=1)
@@ -75,11 +77,6 @@ def test_an_old_database_without_owners_is_upgraded_in_place(tmp_path: Path) -> 
     assert store.exists("kept") and store.get("kept")["turns"] == []
 
 
-def _bytes_on_disk(path: Path) -> bytes:
-    """The database file and its write-ahead log, as a forensic reader would see them."""
-    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
 @pytest.mark.parametrize("how", ["delete", "expire"])
 def test_deleted_and_expired_text_is_gone_from_the_files(tmp_path: Path, how: str) -> None:
     path = tmp_path / "c.sqlite3"
@@ -89,7 +86,7 @@ def test_deleted_and_expired_text_is_gone_from_the_files(tmp_path: Path, how: st
     store.add_turn(cid, secret, secret, "ALS", {"answer": secret})
     keep = store.create()
     store.add_turn(keep, "What is gout?", "What is gout?", "gout", {})
-    assert secret.encode() in _bytes_on_disk(path)
+    assert secret.encode() in bytes_on_disk(path)
     if how == "delete":
         store.delete(cid)
     else:
@@ -98,7 +95,7 @@ def test_deleted_and_expired_text_is_gone_from_the_files(tmp_path: Path, how: st
                 "UPDATE conversations SET updated = ? WHERE id = ?", (time.time() - 2 * 86400, cid)
             )
         assert store.expire() == 1
-    assert secret.encode() not in _bytes_on_disk(path)
+    assert secret.encode() not in bytes_on_disk(path)
     assert store.exists(keep) and not store.exists(cid)
     store.close()
 

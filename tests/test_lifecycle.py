@@ -22,7 +22,7 @@ from assistant.api.edge import ACCESS_LOG
 from assistant.service import Assistant, build_from_settings
 from assistant.settings import ApiSettings, Settings
 
-from .conftest import FIXTURE_CORPUS
+from .conftest import FIXTURE_CORPUS, bytes_on_disk
 from .fakes import FakeEmbedder
 from .test_generations import ROOT, wait_for
 
@@ -178,14 +178,8 @@ def test_the_server_deletes_expired_conversations_from_the_file_while_it_runs(
     with TestClient(create_app(served, assistant)) as client:
         secret = "Zanzibar-4471 gout treated?"
         cid = client.post("/v1/ask", json={"question": secret}).json()["conversation_id"]
-        path = store.path
-
-        def on_disk() -> bytes:
-            return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-
-        assert secret.encode() in on_disk()
-        deadline = time.monotonic() + 10
-        while secret.encode() in on_disk():  # gone from the file, not only refused
-            assert time.monotonic() < deadline, "the expired conversation is still in the file"
-            time.sleep(0.1)
+        assert secret.encode() in bytes_on_disk(store.path)
+        wait_for(
+            lambda: secret.encode() not in bytes_on_disk(store.path), timeout=10
+        )  # gone, not only refused
         assert client.get(f"/v1/conversations/{cid}").status_code == 404
