@@ -1,57 +1,54 @@
-"""Ingest: read corpus files, normalise text, split into passages with stable ids and sentence offsets.
+"""Ingest: read library files with the reader of their format, apply sidecar metadata, split into passages
+with stable ids and sentence offsets.
 
-Two input formats:
-- a folder (or file) of Markdown documents, each with a YAML front-matter block (see `corpus/README.md`);
-- BEIR-style JSONL, one `{"_id", "title", "text", "metadata"?}` object a line.
+Formats are read by `assistant.readers` (Markdown with front matter, BEIR JSONL, PubMed XML, MEDLINE, PMC
+JATS, HTML, PDF, DOCX, plain text); metadata beside a file (`name.meta.yaml`, a folder's `metadata.csv`,
+`assistant.sidecars`) and folder defaults fill in or override what the file says.
 
-Limits (`IngestSettings`) refuse, with an `IngestError` naming the file, a Markdown file over `max_file_bytes`
+Limits (`IngestSettings`) refuse, with an `IngestError` naming the file, a file over `max_file_bytes`
 (checked before it is read), a JSONL line (one document) over the same size, a front matter over
 `max_front_matter_bytes` and a document that would make more than `max_passages_per_document` passages.
 Front matter and metadata are made safe in `metadata.py`.
+
+The same DOI or PMID in two files is one document: the newer (by last_updated, then year) is kept. Passages
+whose text repeats (or nearly repeats) a passage of another document are indexed once (`assistant.duplicates`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .duplicates import drop_duplicate_passages
 from .errors import IngestError
-from .jsonl import read_jsonl
-from .metadata import clean_text, document_from_beir, document_from_meta, split_front_matter
+from .metadata import clean_text, document_from_meta
+from .readers import SUFFIXES, Block, Parsed, normalise, reader_for, squash
 from .sentences import split_sentences
 from .settings import IngestSettings
+from .sidecars import FOLDER_CSV, is_sidecar, metadata_for, sidecar_candidates
 from .types import Document, Passage
 
-SKIP_NAMES = {"README.md", "FORMAT.md", "CHANGELOG.md"}
+__all__ = ["Corpus", "load_corpus", "make_passages", "normalise", "passage_id", "read_file"]
+
+log = logging.getLogger("assistant.ingest")
+
+SKIP_NAMES = {"README.md", "FORMAT.md", "CHANGELOG.md", "LICENSE", "LICENSE.txt", "SOURCE.md"}
 # settings that only refuse input, never change what is read: not part of the source fingerprint
 LIMITS = {"max_file_bytes", "max_front_matter_bytes", "max_passages_per_document"}
-
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-
-
-def normalise(text: str) -> str:
-    """Unicode NFC, no control or zero-width characters, tabs to spaces, line ends unified."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = text.translate(_ZERO_WIDTH).replace("\t", " ")
-    return _CONTROL.sub("", text)
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+_SIDECAR_HINT = "add it to {sidecar} beside the file, to a metadata.csv row, or give --default KEY=VALUE"
 
 
 @dataclass(frozen=True)
 class Corpus:
     documents: dict[str, Document]
     passages: list[Passage]
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (file, why) of files left out
+    duplicates: list[str] = field(default_factory=list)  # what was indexed once, in words
 
     def fingerprint(self) -> str:
         """Hash of every document's metadata and every passage id (ids already hash the text)."""
@@ -65,93 +62,54 @@ class Corpus:
 
 def passage_id(doc_id: str, text: str) -> str:
     """Stable id: the document id plus a hash of the passage text, so citations survive rebuilds."""
-    digest = hashlib.sha256(f"{doc_id}\n{_squash(text)}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{doc_id}\n{squash(text)}".encode()).hexdigest()[:12]
     return f"{doc_id}:{digest}"
 
 
-# ---------------------------------------------------------------- Markdown with front matter
+# ---------------------------------------------------------------- one file, any format
 
 
-def _markdown_blocks(body: str) -> Iterator[tuple[str, str]]:
-    """(section heading, paragraph text) pairs; bullets become paragraphs of their own."""
-    section = ""
-    lines: list[str] = []
-
-    def flush() -> Iterator[tuple[str, str]]:
-        text = _squash(" ".join(lines))
-        lines.clear()
-        if text:
-            yield section, text
-
-    for line in body.split("\n"):
-        heading = _HEADING.match(line)
-        if heading:
-            yield from flush()
-            section = _squash(heading.group(2))
-        elif not line.strip():
-            yield from flush()
-        elif _BULLET.match(line):
-            yield from flush()
-            lines.append(_BULLET.sub("", line))
-        else:
-            lines.append(line)
-    yield from flush()
-
-
-def _too_big(where: object, size: int, what: str, settings: IngestSettings) -> IngestError:
-    return IngestError(
-        f"{where}: {what} is {size:,} bytes, over the limit of {settings.max_file_bytes:,} "
-        "(ASSISTANT_INGEST__MAX_FILE_BYTES); split it into several documents or raise the limit"
-    )
-
-
-def _read_bounded(path: Path, settings: IngestSettings) -> str:
-    """The file's text; its size is checked with stat() before reading, and the read itself is bounded."""
-    try:
-        size = path.stat().st_size
-        if size > settings.max_file_bytes:
-            raise _too_big(path, size, "the file", settings)
-        with path.open("rb") as handle:
-            data = handle.read(settings.max_file_bytes + 1)
-        if len(data) > settings.max_file_bytes:  # it grew since stat()
-            raise _too_big(path, len(data), "the file", settings)
-        return data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(f"{path}: cannot read the file as UTF-8 text ({exc.__class__.__name__})") from exc
-
-
-def read_markdown(path: Path, settings: IngestSettings) -> tuple[Document, list[Passage]]:
-    raw = normalise(_read_bounded(path, settings))
-    meta, body = split_front_matter(raw, str(path), settings.max_front_matter_bytes)
-    doc_id = clean_text(meta.get("id") or path.stem)
-    doc = document_from_meta(meta, doc_id, str(path))
-    passages = make_passages(doc_id, _markdown_blocks(body), settings, where=str(path))
+def _document(
+    parsed: Parsed, path: Path, root: Path | None, defaults: Mapping[str, Any], settings: IngestSettings
+) -> tuple[Document, list[Passage]] | None:
+    rel = str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else path.name
+    if parsed.document is not None:  # final metadata (BEIR): no sidecar
+        doc = parsed.document
+    else:
+        meta = {**defaults, **parsed.meta, **metadata_for(path)}
+        doc_id = clean_text(meta.get("id") or parsed.doc_id or path.stem)
+        hint = (
+            "add it to the front matter"
+            if parsed.requires_link
+            else _SIDECAR_HINT.format(sidecar=path.stem + ".meta.yaml")
+        )
+        doc = document_from_meta(
+            meta, doc_id, parsed.where, requires_link=parsed.requires_link, hint=hint, source_file=rel
+        )
+    passages = make_passages(doc.doc_id, parsed.blocks, settings, where=parsed.where)
     if not passages:
-        raise IngestError(f"{path}: the document has no text below its front matter")
+        if parsed.document is not None:
+            return None  # an empty BEIR line is skipped, as BEIR corpora have them
+        raise IngestError(f"{parsed.where}: the document has no text to index")
     return doc, passages
 
 
-# ---------------------------------------------------------------- BEIR JSONL
+def read_file(
+    path: Path,
+    settings: IngestSettings,
+    defaults: Mapping[str, Any] | None = None,
+    root: Path | None = None,
+) -> Iterator[tuple[Document, list[Passage]]]:
+    """Every document of one file with its passages; `IngestError` naming the file on any problem."""
+    for parsed in reader_for(path).read(path, settings):
+        found = _document(parsed, path, root, defaults or {}, settings)
+        if found is not None:
+            yield found
 
 
-def read_beir_jsonl(path: Path, settings: IngestSettings) -> Iterator[tuple[Document, list[Passage]]]:
-    for lineno, row in read_jsonl(path, IngestError):
-        if "_id" not in row:
-            raise IngestError(
-                f"{path}:{lineno}: not a BEIR corpus line (needs a JSON object with '_id' and 'text')"
-            )
-        where = f"{path}:{lineno}"
-        doc_id = str(row["_id"])
-        text = str(row.get("text") or "")
-        size = len(text.encode("utf-8"))
-        if size > settings.max_file_bytes:
-            raise _too_big(where, size, "the document text", settings)
-        text = normalise(text)
-        doc = document_from_beir(row, doc_id, where)
-        paragraphs = (("", p) for p in (_squash(x) for x in text.split("\n\n")) if p)
-        passages = make_passages(doc_id, paragraphs, settings, where=where)
-        if passages:
-            yield doc, passages
+def read_markdown(path: Path, settings: IngestSettings) -> tuple[Document, list[Passage]]:
+    """The one document of a Markdown file (with front matter)."""
+    return next(iter(read_file(path, settings)))
 
 
 # ---------------------------------------------------------------- passages
@@ -188,47 +146,55 @@ def _chunk(sentences: Sequence[str]) -> Chunk:
 _SEGMENT_CHARS = 10_000
 
 
-def _segmentable(blocks: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+def _segmentable(blocks: Iterable[tuple[str, str] | Block]) -> Iterator[Block]:
     """The blocks, a paragraph over `_SEGMENT_CHARS` cut into pieces after a sentence end (else a space)."""
-    for section, paragraph in blocks:
+    for block in blocks:
+        section, paragraph = block[0], block[1]
+        page = block[2] if len(block) > 2 else None
         while len(paragraph) > _SEGMENT_CHARS:
             head = paragraph[:_SEGMENT_CHARS]
             cut = max(head.rfind(". "), head.rfind("? "), head.rfind("! "))
             cut = (cut if cut > 0 else head.rfind(" ")) + 1 or _SEGMENT_CHARS
-            yield section, paragraph[:cut].strip()
+            yield Block(section, paragraph[:cut].strip(), page)
             paragraph = paragraph[cut:].strip()
         if paragraph:
-            yield section, paragraph
+            yield Block(section, paragraph, page)
 
 
 def make_passages(
-    doc_id: str, blocks: Iterable[tuple[str, str]], settings: IngestSettings, *, where: str | None = None
+    doc_id: str,
+    blocks: Iterable[tuple[str, str] | Block],
+    settings: IngestSettings,
+    *,
+    where: str | None = None,
 ) -> list[Passage]:
-    """Group (section, paragraph) blocks into passages: short paragraphs merge, long ones split.
+    """Group (section, paragraph[, page]) blocks into passages: short paragraphs merge, long ones split.
 
     A paragraph (or bullet) boundary is always a sentence boundary, also inside a merged passage, so a list of
-    short bullets never runs together into one sentence. More than `max_passages_per_document` passages is an
-    `IngestError` naming `where` (the file), raised as soon as the limit is passed.
+    short bullets never runs together into one sentence. A passage's page is the page of its first paragraph.
+    More than `max_passages_per_document` passages is an `IngestError` naming `where` (the file), raised as
+    soon as the limit is passed.
     """
-    chunks: list[tuple[str, Chunk]] = []
-    pending: tuple[str, list[str]] | None = None
+    chunks: list[tuple[str, int | None, Chunk]] = []
+    pending: tuple[str, int | None, list[str]] | None = None
     limit = settings.max_passages_per_document
-    for section, paragraph in _segmentable(blocks):
+    for section, paragraph, page in _segmentable(blocks):
         if len(chunks) > limit:
             break
         own = [paragraph[a:b] for a, b in split_sentences(paragraph)]
         if pending and pending[0] == section:
-            own = pending[1] + own
+            own = pending[2] + own
+            page = pending[1]
         elif pending:
-            chunks.append((pending[0], _chunk(pending[1])))
+            chunks.append((pending[0], pending[1], _chunk(pending[2])))
         pending = None
         for piece in _pack(own, settings):
             if _words(piece) < settings.min_passage_words:
-                pending = (section, piece)
+                pending = (section, page, piece)
             else:
-                chunks.append((section, _chunk(piece)))
+                chunks.append((section, page, _chunk(piece)))
     if pending:
-        chunks.append((pending[0], _chunk(pending[1])))
+        chunks.append((pending[0], pending[1], _chunk(pending[2])))
     if len(chunks) > limit:
         raise IngestError(
             f"{where or doc_id}: the document makes more than {limit:,} passages "
@@ -237,66 +203,137 @@ def make_passages(
 
     passages: list[Passage] = []
     seen: dict[str, int] = {}
-    for position, (section, (text, spans)) in enumerate(chunks):
+    for position, (section, page, (text, spans)) in enumerate(chunks):
         pid = passage_id(doc_id, text)
         if pid in seen:  # the same text twice in one document: keep ids distinct and stable
             seen[pid] += 1
             pid = f"{pid}-{seen[pid]}"
         else:
             seen[pid] = 1
-        passages.append(Passage(pid, doc_id, section, text, spans, position))
+        passages.append(Passage(pid, doc_id, section, text, spans, position, page))
     return passages
 
 
-def iter_source_files(sources: Iterable[Path]) -> list[Path]:
-    """The corpus files under the given folders or files, sorted, README and hidden files left out."""
-    files: list[Path] = []
+# ---------------------------------------------------------------- a whole library
+
+
+def _readable(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES and path.name not in SKIP_NAMES and not is_sidecar(path)
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in rel.parts)
+
+
+def iter_library(sources: Iterable[Path]) -> list[tuple[Path, Path | None]]:
+    """(file, its library folder) for every readable file under the given folders or files, sorted;
+    README, hidden and sidecar files left out. A file given directly has no folder (None)."""
+    files: list[tuple[Path, Path | None]] = []
     for source in sources:
         if not source.exists():
             raise IngestError(f"{source}: no such corpus file or folder; check --source / ASSISTANT_CORPUS")
         if source.is_file():
-            files.append(source)
+            files.append((source, None))
             continue
         for path in sorted(source.rglob("*")):
-            rel = path.relative_to(source)
-            if any(part.startswith((".", "_")) for part in rel.parts) or path.name in SKIP_NAMES:
-                continue
-            if path.is_file() and path.suffix.lower() in (".md", ".markdown", ".jsonl"):
-                files.append(path)
+            if path.is_file() and not _hidden(path.relative_to(source)) and _readable(path):
+                files.append((path, source))
     if not files:
-        raise IngestError(f"no corpus files (.md or .jsonl) found in {', '.join(map(str, sources))}")
+        raise IngestError(f"no readable files ({' '.join(SUFFIXES)}) found in {', '.join(map(str, sources))}")
     return files
 
 
-def source_fingerprint(sources: Iterable[Path], settings: IngestSettings) -> str:
-    """Hash of the raw bytes of every corpus file and the ingest settings: cheap staleness check."""
+def iter_source_files(sources: Iterable[Path]) -> list[Path]:
+    """The corpus files under the given folders or files, sorted, README, hidden and sidecar files left out."""
+    return [path for path, _root in iter_library(sources)]
+
+
+def _metadata_files(path: Path) -> Iterator[Path]:
+    for candidate in (path.parent / FOLDER_CSV, *sidecar_candidates(path)):
+        if candidate.is_file():
+            yield candidate
+
+
+def source_fingerprint(
+    sources: Iterable[Path], settings: IngestSettings, defaults: Mapping[str, Any] | None = None
+) -> str:
+    """Hash of the raw bytes of every corpus file and its metadata files, the defaults and the ingest
+    settings: a cheap staleness check."""
     h = hashlib.sha256(settings.model_dump_json(exclude=LIMITS).encode())
+    h.update(json.dumps(dict(defaults or {}), sort_keys=True, default=str).encode())
     for path in iter_source_files(sources):
-        h.update(str(path.name).encode() + b"\0")
-        try:
-            with path.open("rb") as handle:  # streamed: a huge file is refused later, not held in memory here
-                h.update(hashlib.file_digest(handle, "sha256").digest())
-        except OSError as exc:
-            raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
+        for part in (path, *_metadata_files(path)):
+            h.update(str(part.name).encode() + b"\0")
+            try:
+                with part.open("rb") as handle:  # streamed: a huge file is refused later, not held here
+                    h.update(hashlib.file_digest(handle, "sha256").digest())
+            except OSError as exc:
+                raise IngestError(f"{part}: cannot read the file ({exc.strerror})") from exc
     return h.hexdigest()
 
 
-def load_corpus(sources: Iterable[Path], settings: IngestSettings) -> Corpus:
-    """Read every corpus file; raises `IngestError` naming the file on any problem."""
+def _newer(a: Document, b: Document) -> bool:
+    return (a.last_updated or str(a.year or ""), a.year or 0) > (
+        b.last_updated or str(b.year or ""),
+        b.year or 0,
+    )
+
+
+def load_corpus(
+    sources: Iterable[Path],
+    settings: IngestSettings,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    skip_bad_files: bool = False,
+) -> Corpus:
+    """Read every library file; raises `IngestError` naming the file on any problem, unless
+    `skip_bad_files`: then the file is left out and listed in `Corpus.failures`."""
     documents: dict[str, Document] = {}
-    passages: list[Passage] = []
+    by_doc: dict[str, list[Passage]] = {}
+    by_identifier: dict[str, str] = {}  # "doi:..." / "pmid:..." -> doc id
+    failures: list[tuple[str, str]] = []
+    duplicates: list[str] = []
 
     def add(doc: Document, doc_passages: list[Passage], where: str) -> None:
         if doc.doc_id in documents:
             raise IngestError(f"{where}: document id {doc.doc_id!r} is used twice; ids must be unique")
+        keys = [f"doi:{doc.doi.lower()}" if doc.doi else "", f"pmid:{doc.pmid}" if doc.pmid else ""]
+        for key in filter(None, keys):
+            other = by_identifier.get(key)
+            if other is None or other not in documents:
+                continue
+            old, new = (documents[other], doc) if _newer(doc, documents[other]) else (doc, documents[other])
+            duplicates.append(f"{key}: {old.doc_id} is an older version of {new.doc_id}; kept {new.doc_id}")
+            log.warning(
+                "%s: %s and %s are the same source (%s); keeping %s",
+                where,
+                old.doc_id,
+                new.doc_id,
+                key,
+                new.doc_id,
+            )
+            if old is doc:
+                return
+            del documents[old.doc_id]
+            del by_doc[old.doc_id]
         documents[doc.doc_id] = doc
-        passages.extend(doc_passages)
+        by_doc[doc.doc_id] = doc_passages
+        for key in filter(None, keys):
+            by_identifier[key] = doc.doc_id
 
-    for path in iter_source_files(sources):
-        if path.suffix.lower() == ".jsonl":
-            for doc, doc_passages in read_beir_jsonl(path, settings):
-                add(doc, doc_passages, str(path))
-        else:
-            doc, doc_passages = read_markdown(path, settings)
+    for path, root in iter_library(sources):
+        try:
+            found = list(read_file(path, settings, defaults, root))
+        except IngestError as exc:
+            if not skip_bad_files:
+                raise
+            log.warning("left out: %s", exc)
+            failures.append((str(path), str(exc)))
+            continue
+        for doc, doc_passages in found:
             add(doc, doc_passages, str(path))
-    return Corpus(documents, passages)
+    passages = [p for doc_id in documents for p in by_doc[doc_id]]
+    if settings.dedupe_passages:
+        passages, repeated = drop_duplicate_passages(passages, settings.near_duplicate_jaccard)
+        duplicates.extend(repeated)
+    return Corpus(documents, passages, failures, duplicates)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from .errors import IngestError
-from .types import SOURCE_TYPES, Document
+from .types import REVIEW_STATUSES, SOURCE_TYPES, Document
 
 log = logging.getLogger("assistant.ingest")
 
@@ -113,7 +114,7 @@ def safe_pmid(value: object, where: str) -> str | None:
 class _AliasRefused(yaml.YAMLError):
     def __init__(self, mark: yaml.Mark | None) -> None:
         super().__init__("alias")
-        self.line = mark.line + 2 if mark is not None else None  # in the file: the block starts on line 2
+        self.line = mark.line if mark is not None else None  # 0-based, within the YAML text
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -123,6 +124,27 @@ class _NoAliasLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             raise _AliasRefused(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
         return super().compose_node(parent, index)
+
+
+def load_yaml_mapping(text: str, where: str, what: str, *, first_line: int = 1) -> dict[str, Any]:
+    """A YAML mapping, safe-loaded with aliases refused; `IngestError` naming `where` and `what` (a front
+    matter block, a sidecar file) for anything else."""
+    try:
+        meta = yaml.load(text, Loader=_NoAliasLoader)
+    except _AliasRefused as exc:
+        at = f" (line {exc.line + first_line})" if exc.line is not None else ""
+        raise IngestError(
+            f"{where}: {what} uses a YAML alias{at}; aliases are not allowed, write the value out"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise IngestError(f"{where}: {what} is not valid YAML ({exc.__class__.__name__}); fix it") from exc
+    except RecursionError:
+        raise IngestError(f"{where}: {what} is nested too deeply; use flat key: value lines") from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise IngestError(f"{where}: {what} must be a mapping of keys to values")
+    return meta
 
 
 def split_front_matter(raw: str, where: str, max_bytes: int) -> tuple[dict[str, Any], str]:
@@ -141,34 +163,63 @@ def split_front_matter(raw: str, where: str, max_bytes: int) -> tuple[dict[str, 
             f"{where}: the front matter is {size:,} bytes, over the limit of {max_bytes:,} "
             "(ASSISTANT_INGEST__MAX_FRONT_MATTER_BYTES); shorten it or raise the limit"
         )
-    try:
-        meta = yaml.load(block, Loader=_NoAliasLoader)
-    except _AliasRefused as exc:
-        at = f" (line {exc.line})" if exc.line else ""
-        raise IngestError(
-            f"{where}: the front matter uses a YAML alias{at}; aliases are not allowed, write the value out"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise IngestError(
-            f"{where}: front matter is not valid YAML ({exc.__class__.__name__}); fix the block"
-        ) from exc
-    except RecursionError:
-        raise IngestError(
-            f"{where}: the front matter is nested too deeply; use flat key: value lines"
-        ) from None
-    if not isinstance(meta, dict):
-        raise IngestError(f"{where}: front matter must be a mapping of keys to values")
+    meta = load_yaml_mapping(block, where, "the front matter", first_line=2)
     body = raw[end + 4 :]
     return meta, body.split("\n", 1)[1] if "\n" in body else ""
 
 
-def document_from_meta(meta: dict[str, Any], doc_id: str, where: str) -> Document:
-    """The document of a front-matter mapping; `IngestError` for missing or unusable required metadata."""
+_ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def safe_date(value: object, where: str, key: str) -> str | None:
+    """An ISO date (YYYY-MM-DD, YYYY-MM or YYYY) from a YAML date, a datetime or text starting with one;
+    None, with a warning, for anything else."""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    text = _text(value)
+    match = _ISO_DATE.match(text) if text else None
+    if match is None:
+        if _given(value):
+            _drop(where, key, value, "not a date of the form YYYY-MM-DD")
+        return None
+    year, month, day = match.groups()
+    if (month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31):
+        _drop(where, key, value, "not a real date")
+        return None
+    return "-".join(x for x in (year, month, day) if x)
+
+
+def _keywords(value: object) -> tuple[str, ...]:
+    """Keywords from a list, or one text separated by ';' or ','; cleaned, without duplicates, at most 50."""
+    items = value if isinstance(value, list) else re.split(r"[;,]", str(value)) if _given(value) else []
+    words = (clean_text(x) for x in items if not isinstance(x, dict | list))
+    return tuple(dict.fromkeys(w for w in words if w))[:50]
+
+
+def _review_status(value: object, where: str) -> str | None:
+    text = (_text(value) or "").lower().replace(" ", "_").replace("-", "_")
+    if text and text not in REVIEW_STATUSES:
+        _drop(where, "review_status", value, f"not one of {', '.join(REVIEW_STATUSES)}")
+        return None
+    return text or None
+
+
+def document_from_meta(
+    meta: dict[str, Any],
+    doc_id: str,
+    where: str,
+    *,
+    requires_link: bool = True,
+    hint: str = "add it to the front matter",
+    source_file: str | None = None,
+) -> Document:
+    """The document of a metadata mapping (front matter, a reader's findings, sidecar and defaults merged);
+    `IngestError` naming `where` and the missing field, and `hint` saying where to add it."""
     missing = [k for k in REQUIRED_KEYS if meta.get(k) in (None, "")]
-    if not any(meta.get(k) for k in ID_KEYS):
+    if requires_link and not any(meta.get(k) for k in ID_KEYS):
         missing.append("one of pmid/doi/url")
     if missing:
-        raise IngestError(f"{where}: missing metadata {', '.join(missing)}; add it to the front matter")
+        raise IngestError(f"{where}: missing metadata {', '.join(missing)}; {hint}")
     for key in REQUIRED_KEYS:
         if isinstance(meta[key], dict | list):
             raise IngestError(f"{where}: metadata {key} must be a single value, not a list or mapping")
@@ -190,6 +241,12 @@ def document_from_meta(meta: dict[str, Any], doc_id: str, where: str) -> Documen
         doi=safe_doi(meta.get("doi"), where),
         topic=_text(meta.get("topic")),
         specialty=_text(meta.get("specialty")),
+        review_status=_review_status(meta.get("review_status"), where),
+        reviewed_by=_text(meta.get("reviewed_by")),
+        last_reviewed=safe_date(meta.get("last_reviewed"), where, "last_reviewed"),
+        last_updated=safe_date(meta.get("last_updated"), where, "last_updated"),
+        keywords=_keywords(meta.get("keywords")),
+        source_file=source_file,
     )
 
 

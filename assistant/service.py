@@ -70,7 +70,7 @@ def build_from_settings(
     sources = list(sources or settings.corpus)
     target = index_dir or settings.index_dir
     fingerprint = source_fingerprint(sources, settings.ingest)
-    corpus = load_corpus(sources, settings.ingest)
+    corpus = load_corpus(sources, settings.ingest, skip_bad_files=settings.ingest.skip_bad_files)
     log(f"read {len(corpus.documents)} documents, {len(corpus.passages)} passages")
     set_threads(all_cores())
     return build_index(
@@ -82,6 +82,7 @@ def build_from_settings(
         sources=sources,
         progress=progress,
         log=log,
+        embedding_cache=settings.cache_dir / "embeddings" if settings.index.embedding_cache else None,
     )
 
 

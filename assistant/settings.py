@@ -38,10 +38,37 @@ class IngestSettings(BaseModel):
         ge=1,
         description="Largest YAML front-matter block of a Markdown document; a larger one is refused.",
     )
+    skip_bad_files: bool = Field(
+        False,
+        description="Leave out a file that cannot be read (listed in the manifest's left_out and in "
+        "`assistant library status`) instead of failing the build.",
+    )
+    dedupe_passages: bool = Field(
+        True,
+        description="Index a passage once when another document already has the same or nearly the same text.",
+    )
+    near_duplicate_jaccard: float = Field(
+        0.9,
+        gt=0.0,
+        le=1.0,
+        description="Word-shingle Jaccard similarity (MinHash estimate, then checked exactly) from which two "
+        "passages of different documents count as the same text.",
+    )
 
 
 class IndexSettings(BaseModel):
     batch_size: int = Field(32, ge=1, le=1024, description="Passages per embedding batch (length-sorted).")
+    embedding_cache: bool = Field(
+        True,
+        description="Keep computed vectors in cache_dir/embeddings and reuse them, so a rebuild embeds only "
+        "new text.",
+    )
+    embedding_shard_size: int = Field(
+        1024,
+        ge=1,
+        le=1_000_000,
+        description="Texts per embedding-cache shard (a killed build loses at most one).",
+    )
     embed_context: bool = Field(
         True,
         description="Prefix the document title and section heading to the text that is embedded and BM25-indexed.",

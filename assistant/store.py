@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .embed import Embedder
+from .embedcache import EmbeddingCache, model_folder
 from .generations import MANIFEST, build_lock, checkpoint, new_build_folder, publish
 from .ingest import Corpus
 from .lexical import build_bm25
@@ -66,9 +67,11 @@ def build_index(
     sources: Sequence[Path] = (),
     progress: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
+    embedding_cache: Path | None = None,
 ) -> Path:
     """Embed the corpus, write a generation and publish it, holding the build lock; returns the published
-    folder."""
+    folder. With `embedding_cache` (a folder), vectors computed before are reused and new ones kept there
+    (`assistant.embedcache`)."""
     started = time.perf_counter()
     with build_lock(index_dir, settings.index.build_lock_timeout_s, log):
         tmp = new_build_folder(index_dir)
@@ -84,6 +87,7 @@ def build_index(
                 progress,
                 log,
                 started,
+                embedding_cache,
             )
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -101,13 +105,32 @@ def _write_generation(
     progress: bool,
     log: Callable[[str], None],
     started: float,
+    embedding_cache: Path | None,
 ) -> Path:
+    cache = (
+        EmbeddingCache(model_folder(embedding_cache, embedder), embedder.dimension)
+        if embedding_cache is not None
+        else None
+    )
+
+    def embed(texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
+        if cache is None:
+            return embedder.embed_documents(texts, batch_size=batch_size, progress=progress), len(texts)
+        return cache.embed(
+            texts,
+            embedder,
+            batch_size=batch_size,
+            shard_size=settings.index.embedding_shard_size,
+            progress=progress,
+            log=log,
+        )
+
     texts = [
         embedding_text(p, corpus.documents[p.doc_id], settings.index.embed_context) for p in corpus.passages
     ]
     log(f"embedding {len(texts)} passages with {embedder.name}")
     t0 = time.perf_counter()
-    vectors = embedder.embed_documents(texts, batch_size=settings.index.batch_size, progress=progress)
+    vectors, passages_embedded = embed(texts, settings.index.batch_size)
     embed_seconds = time.perf_counter() - t0
     checkpoint("embedded")
     dense = build_vector_index(vectors, hnsw_above=settings.index.hnsw_above)
@@ -115,10 +138,11 @@ def _write_generation(
     build_bm25(texts, tmp / "bm25", settings.index.bm25_k1, settings.index.bm25_b)
 
     sentence_count = sum(len(p.sentences) for p in corpus.passages)
+    sentences_embedded = 0
     if settings.index.sentence_embeddings:
         log(f"embedding {sentence_count} sentences")
         sentences = [s for p in corpus.passages for s in p.sentence_texts()]
-        sent_vectors = embedder.embed_documents(sentences, batch_size=64, progress=progress)
+        sent_vectors, sentences_embedded = embed(sentences, 64)
         np.save(tmp / "sentences.npy", sent_vectors.astype(np.float16))
 
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
@@ -130,6 +154,8 @@ def _write_generation(
                 "text": p.text,
             }
             row |= {"sentences": [list(s) for s in p.sentences], "position": p.position}
+            if p.page is not None:
+                row["page"] = p.page
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     CorpusVocabulary.build(corpus.documents.values(), corpus.passages).save(tmp / VOCABULARY)
     docs = {k: v.__dict__ for k, v in corpus.documents.items()}
@@ -156,6 +182,9 @@ def _write_generation(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embed_seconds": round(embed_seconds, 2),
         "passages_per_second": round(len(texts) / embed_seconds, 1) if embed_seconds > 0 else None,
+        "embedded_now": {"passages": passages_embedded, "sentences": sentences_embedded},
+        "left_out": [{"file": f, "why": why} for f, why in corpus.failures],
+        "duplicates": corpus.duplicates,
         "files": file_hashes(tmp),
     }
     manifest["build_seconds"] = round(time.perf_counter() - started, 2)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 SourceType = Literal["guideline", "research", "review", "patient-information", "other"]
 SOURCE_TYPES: tuple[str, ...] = ("guideline", "research", "review", "patient-information", "other")
+REVIEW_STATUSES: tuple[str, ...] = ("submitted", "under_review", "approved", "retired")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,18 @@ class Document:
     doi: str | None = None
     topic: str | None = None
     specialty: str | None = None
+    # governance: from the file, its sidecar or `assistant library review`
+    review_status: str | None = None  # one of REVIEW_STATUSES
+    reviewed_by: str | None = None
+    last_reviewed: str | None = None  # ISO date (YYYY-MM-DD, YYYY-MM or YYYY)
+    last_updated: str | None = None  # ISO date the source itself was last updated
+    keywords: tuple[str, ...] = ()  # MeSH terms or the file's own keywords
+    source_file: str | None = None  # the file it was read from, relative to its library folder
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        """The document of its stored JSON form (lists back to tuples)."""
+        return cls(**{**data, "keywords": tuple(data.get("keywords") or ())})
 
     @property
     def link(self) -> str | None:
@@ -48,6 +61,7 @@ class Passage:
     text: str
     sentences: tuple[tuple[int, int], ...]
     position: int = 0
+    page: int | None = None  # first page of a paged source (PDF), from 1
 
     def sentence_texts(self) -> list[str]:
         return [self.text[a:b] for a, b in self.sentences]
