@@ -123,7 +123,9 @@ def _read_passages(path: Path) -> list[Passage]:
             r = json.loads(line)
             spans = tuple((int(a), int(b)) for a, b in r["sentences"])
             passages.append(
-                Passage(r["id"], r["doc"], r["section"], r["text"], spans, r.get("position", 0), r.get("page"))
+                Passage(
+                    r["id"], r["doc"], r["section"], r["text"], spans, r.get("position", 0), r.get("page")
+                )
             )
     return passages
 
@@ -183,7 +185,8 @@ def load_generation(
 def _read_generation(folder: Path, manifest: dict[str, Any], rebuild: str) -> LoadedIndex:
     passages = _read_passages(folder / "passages.jsonl")
     documents = {
-        k: Document.from_dict(v) for k, v in json.loads((folder / "documents.json").read_text("utf-8")).items()
+        k: Document.from_dict(v)
+        for k, v in json.loads((folder / "documents.json").read_text("utf-8")).items()
     }
     dense = load_vector_index(folder, manifest)
     if len(dense) != len(passages) or manifest.get("passage_count") != len(passages):
