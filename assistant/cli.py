@@ -224,8 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_corpus_stats)
 
     from .evals.cli import add_eval_parser
+    from .library.cli import add_library_parser
 
     add_eval_parser(sub, cmd_eval)
+    add_library_parser(sub)
     return parser
 
 

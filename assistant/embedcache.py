@@ -1,7 +1,7 @@
 """Embeddings kept between builds, so a build embeds only text it has not embedded before.
 
 Vectors are stored per model in `<cache_dir>/embeddings/<model key>/` as shards: `shard-NNNNNN.vectors.npy`
-(float32, one row per text) and `shard-NNNNNN.keys.npy` (the sha256 of each text, 32 bytes). A shard is written
+(float32, one row per text) and `shard-NNNNNN.keys.npy` (the sha256 of each text, a row of 32 bytes). A shard is written
 as soon as its texts are embedded (vectors first, then keys, each by rename), so a killed build keeps every
 shard it finished and loses at most the one it was computing; the keys file is the shard's commit mark, and
 a shard without one is ignored. Vectors from different models never mix: the folder is keyed by the model name
@@ -59,7 +59,11 @@ class EmbeddingCache:
                 vectors = np.load(vectors_path, mmap_mode="r")
             except (OSError, ValueError):
                 continue  # a damaged shard is embedded again
-            if vectors.shape != (len(keys), dimension):
+            if (
+                keys.dtype != np.uint8
+                or keys.shape != (len(vectors), KEY_BYTES)
+                or vectors.shape[1:] != (dimension,)
+            ):
                 continue
             self._add(keys, vectors)
         self._next = self._shard_number()
@@ -71,8 +75,8 @@ class EmbeddingCache:
     def _add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         shard = len(self._vectors)
         self._vectors.append(vectors)
-        for row, key in enumerate(keys.tolist()):
-            self._rows.setdefault(bytes(key), (shard, row))
+        for row, key in enumerate(keys):
+            self._rows.setdefault(key.tobytes(), (shard, row))
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -100,7 +104,8 @@ class EmbeddingCache:
             vectors = np.asarray(
                 embedder.embed_documents(chunk, batch_size=batch_size, progress=progress), dtype=np.float32
             )
-            keys = np.frombuffer(b"".join(text_key(t) for t in chunk), dtype=f"S{KEY_BYTES}")
+            # raw digest bytes as uint8 rows: a fixed-width bytes dtype would drop a digest's trailing NULs
+            keys = np.frombuffer(b"".join(text_key(t) for t in chunk), dtype=np.uint8).reshape(-1, KEY_BYTES)
             name = f"shard-{self._next:06d}"
             _write_atomic(self.folder / f"{name}.vectors.npy", vectors)
             _write_atomic(self.folder / f"{name}.keys.npy", keys)

@@ -16,19 +16,22 @@ whose text repeats (or nearly repeats) a passage of another document are indexed
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .duplicates import drop_duplicate_passages
 from .errors import IngestError
+from .library.state import REVIEW_KEYS, reviews, state_dir
 from .metadata import clean_text, document_from_meta
-from .readers import SUFFIXES, Block, Parsed, normalise, reader_for, squash
-from .sentences import split_sentences
+from .parsecache import cached_read
+from .passages import make_passages, passage_id
+from .readers import SUFFIXES, Parsed, normalise, reader_for
 from .settings import IngestSettings
 from .sidecars import FOLDER_CSV, is_sidecar, metadata_for, sidecar_candidates
 from .types import Document, Passage
@@ -60,21 +63,19 @@ class Corpus:
         return h.hexdigest()
 
 
-def passage_id(doc_id: str, text: str) -> str:
-    """Stable id: the document id plus a hash of the passage text, so citations survive rebuilds."""
-    digest = hashlib.sha256(f"{doc_id}\n{squash(text)}".encode()).hexdigest()[:12]
-    return f"{doc_id}:{digest}"
-
-
 # ---------------------------------------------------------------- one file, any format
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    return str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else path.name
 
 
 def _document(
     parsed: Parsed, path: Path, root: Path | None, defaults: Mapping[str, Any], settings: IngestSettings
 ) -> tuple[Document, list[Passage]] | None:
-    rel = str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else path.name
+    rel = _relative(path, root)
     if parsed.document is not None:  # final metadata (BEIR): no sidecar
-        doc = parsed.document
+        doc = dataclasses.replace(parsed.document, source_file=rel)
     else:
         meta = {**defaults, **parsed.meta, **metadata_for(path)}
         doc_id = clean_text(meta.get("id") or parsed.doc_id or path.stem)
@@ -110,108 +111,6 @@ def read_file(
 def read_markdown(path: Path, settings: IngestSettings) -> tuple[Document, list[Passage]]:
     """The one document of a Markdown file (with front matter)."""
     return next(iter(read_file(path, settings)))
-
-
-# ---------------------------------------------------------------- passages
-
-
-Chunk = tuple[str, tuple[tuple[int, int], ...]]  # passage text and its sentence offsets
-
-
-def _words(sentences: Sequence[str]) -> int:
-    return sum(len(x.split()) for x in sentences)
-
-
-def _pack(sentences: Sequence[str], settings: IngestSettings) -> Iterator[list[str]]:
-    """Group one paragraph's sentences, in order, into pieces of at most `max_passage_words` words."""
-    piece: list[str] = []
-    for sentence in sentences:
-        if piece and _words(piece) + len(sentence.split()) > settings.max_passage_words:
-            yield piece
-            piece = []
-        piece.append(sentence)
-    if piece:
-        yield piece
-
-
-def _chunk(sentences: Sequence[str]) -> Chunk:
-    spans, at = [], 0
-    for sentence in sentences:
-        spans.append((at, at + len(sentence)))
-        at += len(sentence) + 1
-    return " ".join(sentences), tuple(spans)
-
-
-# Sentence splitting takes time quadratic in the length of the text: longer paragraphs are cut up first.
-_SEGMENT_CHARS = 10_000
-
-
-def _segmentable(blocks: Iterable[tuple[str, str] | Block]) -> Iterator[Block]:
-    """The blocks, a paragraph over `_SEGMENT_CHARS` cut into pieces after a sentence end (else a space)."""
-    for block in blocks:
-        section, paragraph = block[0], block[1]
-        page = block[2] if len(block) > 2 else None
-        while len(paragraph) > _SEGMENT_CHARS:
-            head = paragraph[:_SEGMENT_CHARS]
-            cut = max(head.rfind(". "), head.rfind("? "), head.rfind("! "))
-            cut = (cut if cut > 0 else head.rfind(" ")) + 1 or _SEGMENT_CHARS
-            yield Block(section, paragraph[:cut].strip(), page)
-            paragraph = paragraph[cut:].strip()
-        if paragraph:
-            yield Block(section, paragraph, page)
-
-
-def make_passages(
-    doc_id: str,
-    blocks: Iterable[tuple[str, str] | Block],
-    settings: IngestSettings,
-    *,
-    where: str | None = None,
-) -> list[Passage]:
-    """Group (section, paragraph[, page]) blocks into passages: short paragraphs merge, long ones split.
-
-    A paragraph (or bullet) boundary is always a sentence boundary, also inside a merged passage, so a list of
-    short bullets never runs together into one sentence. A passage's page is the page of its first paragraph.
-    More than `max_passages_per_document` passages is an `IngestError` naming `where` (the file), raised as
-    soon as the limit is passed.
-    """
-    chunks: list[tuple[str, int | None, Chunk]] = []
-    pending: tuple[str, int | None, list[str]] | None = None
-    limit = settings.max_passages_per_document
-    for section, paragraph, page in _segmentable(blocks):
-        if len(chunks) > limit:
-            break
-        own = [paragraph[a:b] for a, b in split_sentences(paragraph)]
-        if pending and pending[0] == section:
-            own = pending[2] + own
-            page = pending[1]
-        elif pending:
-            chunks.append((pending[0], pending[1], _chunk(pending[2])))
-        pending = None
-        for piece in _pack(own, settings):
-            if _words(piece) < settings.min_passage_words:
-                pending = (section, page, piece)
-            else:
-                chunks.append((section, page, _chunk(piece)))
-    if pending:
-        chunks.append((pending[0], pending[1], _chunk(pending[2])))
-    if len(chunks) > limit:
-        raise IngestError(
-            f"{where or doc_id}: the document makes more than {limit:,} passages "
-            "(ASSISTANT_INGEST__MAX_PASSAGES_PER_DOCUMENT); split it into several documents or raise the limit"
-        )
-
-    passages: list[Passage] = []
-    seen: dict[str, int] = {}
-    for position, (section, page, (text, spans)) in enumerate(chunks):
-        pid = passage_id(doc_id, text)
-        if pid in seen:  # the same text twice in one document: keep ids distinct and stable
-            seen[pid] += 1
-            pid = f"{pid}-{seen[pid]}"
-        else:
-            seen[pid] = 1
-        passages.append(Passage(pid, doc_id, section, text, spans, position, page))
-    return passages
 
 
 # ---------------------------------------------------------------- a whole library
@@ -261,6 +160,10 @@ def source_fingerprint(
     settings: a cheap staleness check."""
     h = hashlib.sha256(settings.model_dump_json(exclude=LIMITS).encode())
     h.update(json.dumps(dict(defaults or {}), sort_keys=True, default=str).encode())
+    for source in sources:
+        record = state_dir(source) / "reviews.json"
+        if record.is_file():
+            h.update(b"reviews\0" + record.read_bytes())
     for path in iter_source_files(sources):
         for part in (path, *_metadata_files(path)):
             h.update(str(part.name).encode() + b"\0")
@@ -270,6 +173,23 @@ def source_fingerprint(
             except OSError as exc:
                 raise IngestError(f"{part}: cannot read the file ({exc.strerror})") from exc
     return h.hexdigest()
+
+
+def _with_review(doc: Document, record: Mapping[str, Any], where: str) -> Document:
+    """The document with the library's review record (`assistant library review`) over its own fields."""
+    merged = document_from_meta(
+        {**doc.__dict__, **{k: record.get(k) for k in REVIEW_KEYS}},
+        doc.doc_id,
+        where,
+        requires_link=False,
+        source_file=doc.source_file,
+    )
+    return dataclasses.replace(
+        doc,
+        review_status=merged.review_status,
+        reviewed_by=merged.reviewed_by,
+        last_reviewed=merged.last_reviewed,
+    )
 
 
 def _newer(a: Document, b: Document) -> bool:
@@ -285,9 +205,11 @@ def load_corpus(
     *,
     defaults: Mapping[str, Any] | None = None,
     skip_bad_files: bool = False,
+    parse_cache: Path | None = None,
 ) -> Corpus:
     """Read every library file; raises `IngestError` naming the file on any problem, unless
-    `skip_bad_files`: then the file is left out and listed in `Corpus.failures`."""
+    `skip_bad_files`: then the file is left out and listed in `Corpus.failures`. With `parse_cache` (a
+    folder) a file read before and unchanged since is not read again (`assistant.parsecache`)."""
     documents: dict[str, Document] = {}
     by_doc: dict[str, list[Passage]] = {}
     by_identifier: dict[str, str] = {}  # "doi:..." / "pmid:..." -> doc id
@@ -321,9 +243,20 @@ def load_corpus(
         for key in filter(None, keys):
             by_identifier[key] = doc.doc_id
 
+    reviewed: dict[Path, dict[str, dict[str, str]]] = {}
     for path, root in iter_library(sources):
+        if root is not None and root not in reviewed:
+            reviewed[root] = reviews(root)
         try:
-            found = list(read_file(path, settings, defaults, root))
+            found = cached_read(
+                lambda: list(read_file(path, settings, defaults, root)),  # noqa: B023 (called at once)
+                parse_cache,
+                path,
+                _relative(path, root),
+                list(_metadata_files(path)),
+                settings,
+                defaults or {},
+            )
         except IngestError as exc:
             if not skip_bad_files:
                 raise
@@ -331,7 +264,8 @@ def load_corpus(
             failures.append((str(path), str(exc)))
             continue
         for doc, doc_passages in found:
-            add(doc, doc_passages, str(path))
+            record = reviewed.get(root, {}).get(doc.doc_id) if root is not None else None
+            add(_with_review(doc, record, str(path)) if record else doc, doc_passages, str(path))
     passages = [p for doc_id in documents for p in by_doc[doc_id]]
     if settings.dedupe_passages:
         passages, repeated = drop_duplicate_passages(passages, settings.near_duplicate_jaccard)

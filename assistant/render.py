@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 
-from .types import AnswerSentence, Hit, Reference
+from .types import Answer, AnswerSentence, Hit, Reference
 
 DISCLAIMER = (
     "Decision support for healthcare professionals, quoted from the cited sources; "
@@ -42,7 +43,30 @@ def reference(n: int, doc_hits: Sequence[Hit]) -> Reference:
         section=ordered[0].passage.section or None,
         pmid=doc.pmid,
         doi=doc.doi,
+        page=ordered[0].passage.page,
+        last_updated=doc.last_updated,
+        review_status=doc.review_status,
+        reviewed_by=doc.reviewed_by,
+        last_reviewed=doc.last_reviewed,
     )
+
+
+def _as_of(r: Reference) -> str | None:
+    return r.last_updated or (str(r.year) if r.year else None)
+
+
+def date_answer(answer: Answer, outdated_after_years: int, today: date) -> Answer:
+    """The answer with its newest cited source's date and every cited source older than the age flagged."""
+    dates = [d for d in map(_as_of, answer.references) if d]
+    answer.last_updated = max(dates) if dates else None
+    limit = f"{today.year - outdated_after_years:04d}{today.strftime('-%m-%d')}"
+    for r in answer.references:
+        when = _as_of(r)
+        # a year (or month) alone counts as its last day: 2015 is outdated once 2015-12-31 is past the limit
+        end = when + "-12-31"[len(when) - 4 :] if when else None
+        r.outdated = end is not None and end < limit
+    answer.outdated_sources = [r.n for r in answer.references if r.outdated]
+    return answer
 
 
 def _cite(citations: Sequence[int]) -> str:
@@ -51,11 +75,17 @@ def _cite(citations: Sequence[int]) -> str:
 
 def reference_line(r: Reference) -> str:
     kind = r.source_type.replace("-", " ").capitalize()
+    review = r.review_status.replace("_", " ").capitalize() if r.review_status else ""
+    if review and r.last_reviewed:
+        review += f" {r.last_reviewed}"
     parts = [
         f"{r.title}.",
         f"{r.publisher}," if r.publisher else "",
         f"{r.year}." if r.year else "",
         f"{kind}.",
+        f"p. {r.page}." if r.page else "",
+        f"Last updated {r.last_updated}." if r.last_updated else "",
+        f"Review: {review}." if review else "",
     ]
     return " ".join(p for p in parts if p)
 

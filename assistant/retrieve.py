@@ -4,7 +4,7 @@ a per-document cap for source diversity and an optional cross-encoder reranker."
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -66,6 +66,14 @@ def weighted(dense: Ranked, lexical: Ranked, dense_weight: float) -> Ranked:
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def withheld_documents(documents: Iterable[Document], serve: str) -> frozenset[str]:
+    """The ids of documents answers must not quote: retired ones, and under `serve="approved"` every one
+    not reviewed as approved."""
+    if serve == "approved":
+        return frozenset(d.doc_id for d in documents if d.review_status != "approved")
+    return frozenset(d.doc_id for d in documents if d.review_status == "retired")
+
+
 def _topic_of(doc: Document) -> str:
     return doc.topic or doc.title
 
@@ -118,11 +126,14 @@ class IndexRetriever:
         embedder: Embedder,
         settings: RetrievalSettings,
         reranker: Reranker | None = None,
+        *,
+        withheld: frozenset[str] = frozenset(),
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.reranker = reranker
+        self.withheld = withheld  # document ids never served (retired, or not approved under serve=approved)
         self._with_context = bool(
             index.manifest.get("settings", {}).get("index", {}).get("embed_context", True)
         )
@@ -131,7 +142,7 @@ class IndexRetriever:
     def _depth(self, k: int, filters: Filters | None) -> int:
         n = len(self.index.passages)
         depth = max(self.settings.candidates, 2 * k)
-        if filters is not None and not filters.is_empty():
+        if (filters is not None and not filters.is_empty()) or self.withheld:
             depth = max(depth * 10, 1000)
         return min(depth, n)
 
@@ -186,6 +197,8 @@ class IndexRetriever:
         ranked, components = self.ranking(query, self._depth(k, filters))
         docs = self.index.documents
         passages = self.index.passages
+        if self.withheld:
+            ranked = [(i, s) for i, s in ranked if passages[i].doc_id not in self.withheld]
         if filters is not None and not filters.is_empty():
             ranked = [(i, s) for i, s in ranked if filters.accepts(docs[passages[i].doc_id])]
         if prefer_topic:

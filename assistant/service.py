@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from .followup import Resolution, TopicLexicon, TurnContext, resolve
 from .ingest import load_corpus, normalise, source_fingerprint
 from .lead import PROFILE_CACHE, profile
 from .loader import LoadedIndex, load_index, read_manifest
-from .retrieve import CrossEncoderReranker, IndexRetriever
+from .render import date_answer
+from .retrieve import CrossEncoderReranker, IndexRetriever, withheld_documents
 from .rewriter import ChatRewriter, Rewriter
 from .scorer import LeadScorer, load_lead_scorer
 from .settings import BUNDLED_MODEL, Settings
@@ -70,7 +72,12 @@ def build_from_settings(
     sources = list(sources or settings.corpus)
     target = index_dir or settings.index_dir
     fingerprint = source_fingerprint(sources, settings.ingest)
-    corpus = load_corpus(sources, settings.ingest, skip_bad_files=settings.ingest.skip_bad_files)
+    corpus = load_corpus(
+        sources,
+        settings.ingest,
+        skip_bad_files=settings.ingest.skip_bad_files,
+        parse_cache=settings.cache_dir / "parsed" if settings.index.embedding_cache else None,
+    )
     log(f"read {len(corpus.documents)} documents, {len(corpus.passages)} passages")
     set_threads(all_cores())
     return build_index(
@@ -176,7 +183,8 @@ class Assistant:
         """Everything that answers, over an index already loaded (`open` loads the configured one)."""
         set_threads(settings.query_threads)
         reranker = CrossEncoderReranker(settings.retrieval.reranker) if settings.retrieval.reranker else None
-        retriever = IndexRetriever(index, embedder, settings.retrieval, reranker)
+        withheld = withheld_documents(index.documents.values(), settings.library.serve)
+        retriever = IndexRetriever(index, embedder, settings.retrieval, reranker, withheld=withheld)
         lexicon = TopicLexicon.build(index.documents.values(), index.passages, index.vocabulary)
         conv = settings.conversation
         rewriter = None
@@ -312,7 +320,7 @@ class Assistant:
             lead_scorer=self.lead_scorer, **self._evidence(reading, query, hits, follow_up_topic),
         )  # fmt: skip
         answer.understood = reading.notes()
-        return answer
+        return date_answer(answer, self.settings.library.outdated_after_years, date.today())
 
     def pool(
         self, reading: Reading, query: str, hits: Sequence[Hit], follow_up_topic: str | None = None

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +121,25 @@ class RetrievalSettings(BaseModel):
     )
     rerank_depth: int = Field(
         30, ge=1, le=1000, description="How many fused candidates the reranker rescores."
+    )
+
+
+class LibrarySettings(BaseModel):
+    dir: Path | None = Field(
+        None,
+        description="The folder `assistant library add` and `sync` copy files into (added to the corpus "
+        "folders when it is not one of them); default: the first corpus folder.",
+    )
+    serve: Literal["approved", "all"] = Field(
+        "all",
+        description="Which documents answers may quote: every one not retired (all), or only those reviewed "
+        "as approved. A deployment sets approved; all lets the shipped corpus work out of the box.",
+    )
+    outdated_after_years: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="An answer flags a cited source last updated (or, lacking that, published) longer ago.",
     )
 
 
@@ -300,6 +319,19 @@ class Settings(BaseSettings):
     composer: ComposerSettings = Field(default_factory=ComposerSettings)
     conversation: ConversationSettings = Field(default_factory=ConversationSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    library: LibrarySettings = Field(default_factory=LibrarySettings)
+
+    @model_validator(mode="after")
+    def _library_in_corpus(self) -> Settings:
+        folder = self.library.dir
+        if folder is not None and folder.resolve() not in {Path(c).resolve() for c in self.corpus}:
+            self.corpus = [*self.corpus, folder]
+        return self
+
+    @property
+    def library_dir(self) -> Path:
+        """The folder library files are copied into."""
+        return self.library.dir or Path(self.corpus[0])
 
 
 @lru_cache(maxsize=1)

@@ -132,6 +132,16 @@ class Reference(BaseModel):
     section: str | None = None
     pmid: str | None = None
     doi: str | None = None
+    page: int | None = Field(None, description="Page of the first cited passage, for paged sources (PDF).")
+    last_updated: str | None = Field(None, description="When the source was last updated (ISO date).")
+    review_status: str | None = Field(
+        None, description="The library's review of the source: submitted, under_review, approved or retired."
+    )
+    reviewed_by: str | None = None
+    last_reviewed: str | None = None
+    outdated: bool = Field(
+        False, description="Last updated (or, lacking that, published) longer ago than the configured age."
+    )
 
 
 class Answer(BaseModel):
@@ -152,4 +162,10 @@ class Answer(BaseModel):
         '(\'"hypertention" read as "hypertension"\', "AF = atrial fibrillation").',
     )
     disclaimer: str
+    last_updated: str | None = Field(
+        None, description="The newest last-updated date (or year) of the cited sources."
+    )
+    outdated_sources: list[int] = Field(
+        default_factory=list, description="Reference numbers of cited sources older than the configured age."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -69,7 +69,7 @@ def test_pubmed_sample_metadata(samples: Path) -> None:
     keywords = doc.meta.pop("keywords")
     assert doc.doc_id == "pmid-29768149"
     assert doc.meta == {
-        "title": "Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma.",
+        "title": "Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma",
         "publisher": "The New England journal of medicine",  # Journal/Title, not the ISOAbbreviation
         "year": 2018,  # JournalIssue/PubDate/Year
         "pmid": "29768149",
@@ -343,7 +343,7 @@ def test_medline_records(tmp_path: Path, ingest_log: pytest.LogCaptureFixture) -
     )
     assert first.blocks[3].text.endswith("ClinicalTrials.gov number, NCT02149199 .).")
     assert second.meta == {
-        "title": "A made-up review of urate lowering.",
+        "title": "A made-up review of urate lowering",
         "publisher": "Test J",  # no JT: the TA
         "year": 2020,
         "pmid": "10000003",
@@ -582,7 +582,7 @@ def test_load_corpus_reads_pubmed_and_jats(samples: Path) -> None:
     docs = {d.doc_id: d for d in corpus.documents.values()}
     pubmed, jats = docs["pmid-29768149"], docs["pmc-3166277"]
     assert (pubmed.title, pubmed.publisher, pubmed.year, pubmed.source_type) == (
-        "Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma.",
+        "Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma",
         "The New England journal of medicine",
         2018,
         "research",

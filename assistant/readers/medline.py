@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import IngestError
 from ..settings import IngestSettings
 from .base import Block, Parsed, normalise, read_text_bounded, squash
-from .pubmed import iso_date, section_name, source_type_of, unique, year_of
+from .pubmed import article_title, iso_date, section_name, source_type_of, unique, year_of
 
 log = logging.getLogger("assistant.ingest")
 
@@ -90,7 +90,7 @@ def _meta(record: Record, pmid: str) -> dict[str, Any]:
     # MeSH headings "Asthma/*drug therapy" or "*Budesonide": the descriptor, without qualifiers or stars
     mesh = [squash(v.split("/", 1)[0].replace("*", "")) for v in record.get("MH", [])]
     meta: dict[str, Any] = {
-        "title": first("TI"),
+        "title": article_title(first("TI")),
         "publisher": first("JT") or first("TA"),
         "year": year_of(first("DP")) or year_of(first("DEP")),
         "pmid": pmid,

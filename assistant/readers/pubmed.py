@@ -34,6 +34,11 @@ _MONTHS = {
 _BEFORE_SUB = re.compile(r"\n\s*$")  # a line break (pretty-printing) right before <sub>/<sup>
 
 
+def article_title(title: str) -> str:
+    """A PubMed title without the full stop PubMed ends every title with (a "..." stays)."""
+    return title[:-1] if title.endswith(".") and not title.endswith("..") else title
+
+
 def parse_xml(data: bytes, path: Path) -> Element:
     """The root element, namespaces stripped from tags; `IngestError` for malformed or unsafe XML."""
     try:
@@ -153,7 +158,7 @@ def _meta(record: Element, citation: Element, article: Element, pmid: str) -> di
     keywords = citation.findall("MeshHeadingList/MeshHeading/DescriptorName")
     keywords += citation.findall("KeywordList/Keyword")
     meta: dict[str, Any] = {
-        "title": clean(article.find("ArticleTitle")),
+        "title": article_title(clean(article.find("ArticleTitle"))),
         "publisher": next((clean(e) for e in names if clean(e)), ""),
         "year": _year(article),
         "pmid": pmid,

@@ -1,0 +1,247 @@
+"""`assistant library`: add, replace, remove, sync and review, audited, never losing a file; what answers may
+quote under `library.serve`; and the dates an answer carries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assistant.library import ops
+from assistant.library.state import audit_entries, reviews
+from assistant.render import date_answer
+from assistant.retrieve import withheld_documents
+from assistant.service import Assistant, build_from_settings
+from assistant.settings import LibrarySettings, Settings
+from assistant.types import Answer, Document, Reference
+
+from .conftest import FIXTURE_CORPUS
+from .fakes import FakeEmbedder
+from .test_library_ingest import BODY, REQUIRED, text_doc
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def library(settings: Settings, tmp_path: Path) -> Path:
+    """A library folder holding a copy of the fixture corpus; the test settings point at it."""
+    lib = tmp_path / "lib"
+    shutil.copytree(FIXTURE_CORPUS, lib)
+    settings.corpus = [lib]
+    return lib
+
+
+@pytest.fixture
+def incoming(tmp_path: Path) -> Path:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    return folder
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_add_checks_every_file_first_and_copies_nothing_when_one_is_bad(
+    settings: Settings, library: Path, incoming: Path
+) -> None:
+    text_doc(incoming, "good", **REQUIRED)
+    text_doc(incoming, "bad")  # no metadata
+    before = files_under(library)
+    with pytest.raises(ops.LibraryError) as info:
+        ops.add(settings, [incoming], by="tester")
+    assert str(info.value).splitlines()[0] == "nothing was added; fix these files first:"
+    assert "bad.txt: missing metadata source_type, publisher, year" in str(info.value)
+    assert files_under(library) == before
+    assert list(audit_entries(library)) == []
+
+
+def test_add_with_defaults_writes_only_the_missing_fields_into_a_sidecar(
+    settings: Settings, library: Path, incoming: Path
+) -> None:
+    text_doc(incoming, "leaflet", publisher="Own Trust")
+    changes = ops.add(
+        settings, [incoming / "leaflet.txt"], by="tester",
+        defaults={"source_type": "patient-information", "publisher": "Ignored", "year": "2024"},
+    )  # fmt: skip
+    assert [(c.action, c.file, c.doc_ids) for c in changes] == [("added", "leaflet.txt", ("leaflet",))]
+    side = (library / "leaflet.meta.yaml").read_text(encoding="utf-8")
+    assert "Own Trust" in side and "Ignored" not in side and "patient-information" in side
+    [entry] = audit_entries(library)
+    assert (entry["action"], entry["by"], entry["file"], entry["doc_id"]) == (
+        "added",
+        "tester",
+        "leaflet.txt",
+        "leaflet",
+    )
+
+
+def test_a_changed_file_replaces_the_old_one_which_is_kept(
+    settings: Settings, library: Path, incoming: Path
+) -> None:
+    path = text_doc(incoming, "g", **REQUIRED)
+    ops.add(settings, [path], by="a")
+    assert [c.action for c in ops.add(settings, [path], by="a")] == ["unchanged"]
+    path.write_text(path.read_text(encoding="utf-8") + "\nA new paragraph on febuxostat.\n", encoding="utf-8")
+    assert [c.action for c in ops.add(settings, [path], by="b")] == ["replaced"]
+    kept = list((library / ".library" / "removed").rglob("g.txt"))
+    assert len(kept) == 1 and "febuxostat" not in kept[0].read_text(encoding="utf-8")
+    assert "febuxostat" in (library / "g.txt").read_text(encoding="utf-8")
+    assert [e["action"] for e in audit_entries(library)] == ["added", "replaced"]
+
+
+def test_remove_moves_the_file_out_and_refuses_a_shared_file(
+    settings: Settings, fake_embedder: FakeEmbedder, library: Path, incoming: Path
+) -> None:
+    (incoming / "two.jsonl").write_text(
+        '{"_id": "x1", "title": "X1", "text": "' + BODY + '"}\n'
+        '{"_id": "x2", "title": "X2", "text": "Febuxostat is an alternative urate-lowering drug."}\n',
+        encoding="utf-8",
+    )
+    ops.add(settings, [incoming / "two.jsonl"], by="a")
+    build_from_settings(settings, fake_embedder, progress=False)
+    with pytest.raises(ops.LibraryError, match=r"x1: two\.jsonl holds 2 documents"):
+        ops.remove(settings, "x1", by="a")
+    change = ops.remove(settings, "gout-test-study", by="a")
+    assert (change.action, change.file) == ("removed", "gout-test-study.md")
+    assert not (library / "gout-test-study.md").exists()
+    assert list((library / ".library" / "removed").rglob("gout-test-study.md"))
+    with pytest.raises(ops.LibraryError, match="no document 'nope' in the library"):
+        ops.remove(settings, "nope", by="a")
+
+
+def test_sync_mirrors_a_folder_and_skips_a_bad_file_keeping_its_older_copy(
+    settings: Settings, library: Path, incoming: Path
+) -> None:
+    text_doc(incoming, "one", **REQUIRED)
+    two = text_doc(incoming, "two", **REQUIRED)
+    assert sorted(c.action for c in ops.sync(settings, incoming, by="s")) == ["added", "added"]
+    (incoming / "one.txt").unlink()
+    (incoming / "one.meta.yaml").unlink()
+    (incoming / "two.meta.yaml").unlink()  # two.txt now lacks its metadata: cannot be read
+    two.write_text(two.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    changes = {c.file: c for c in ops.sync(settings, incoming, by="s")}
+    assert changes["incoming/one.txt"].action == "removed"
+    assert changes["incoming/two.txt"].action == "skipped"
+    assert "missing metadata" in changes["incoming/two.txt"].detail
+    assert (library / "incoming" / "two.txt").exists() and not (library / "incoming" / "one.txt").exists()
+    with pytest.raises(ops.LibraryError, match="not a folder"):
+        ops.sync(settings, incoming / "nope", by="s")
+
+
+def test_review_is_recorded_applied_at_the_next_build_and_checked(
+    settings: Settings, fake_embedder: FakeEmbedder, library: Path
+) -> None:
+    build_from_settings(settings, fake_embedder, progress=False)
+    ops.review(settings, "gout-test-guideline", "approved", by="Dr Lee", note="checked against NICE")
+    record = reviews(library)["gout-test-guideline"]
+    assert (record["review_status"], record["reviewed_by"], record["note"]) == (
+        "approved",
+        "Dr Lee",
+        "checked against NICE",
+    )
+    build_from_settings(settings, fake_embedder, progress=False)
+    doc = ops.documents(settings)["gout-test-guideline"]
+    assert (doc.review_status, doc.reviewed_by, doc.last_reviewed) == (
+        "approved",
+        "Dr Lee",
+        date.today().isoformat(),
+    )
+    with pytest.raises(ops.LibraryError, match="is not one of submitted, under_review, approved, retired"):
+        ops.review(settings, "gout-test-guideline", "fine", by="x")
+    with pytest.raises(ops.LibraryError, match="--by NAME"):
+        ops.review(settings, "gout-test-guideline", "approved", by=" ")
+
+
+def test_the_audit_log_survives_a_torn_last_line(library: Path, settings: Settings, incoming: Path) -> None:
+    ops.add(settings, [text_doc(incoming, "a", **REQUIRED)], by="x")
+    with (library / ".library" / "audit.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"at": "2026-')  # a crash mid-write
+    ops.add(settings, [text_doc(incoming, "b", **REQUIRED)], by="y")
+    assert [e["by"] for e in audit_entries(library)] == ["x", "y"]
+    raw = (library / ".library" / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    assert raw[1] == '{"at": "2026-' and len(raw) == 3  # the torn line is skipped, the next entry whole
+
+
+def test_cli_add_builds_incrementally_and_lists(run_lib: Run, library: Path, incoming: Path) -> None:
+    code, _out, err = run_lib("library", "add", str(text_doc(incoming, "new", **REQUIRED)), "--by", "t")
+    assert code == 0
+    assert "embedded now" in err
+    code, out, _err = run_lib("library", "list", "--json")
+    rows = {r["doc_id"]: r for r in json.loads(out)}
+    assert rows["new"]["file"] == "new.txt" and len(rows) == 5
+    code, out, _err = run_lib("library", "status", "--json")
+    status = json.loads(out)
+    assert (status["documents"], status["stale"], status["left_out"]) == (5, False, [])
+    code, _out, err = run_lib("library", "add", str(incoming / "missing.pdf"))
+    assert code == 2 and err.startswith("error: ") and "no such file or folder" in err
+
+
+@pytest.fixture
+def run_lib(cli_run: Run, library: Path, settings: Settings, fake_embedder: FakeEmbedder) -> Run:
+    build_from_settings(settings, fake_embedder, progress=False)
+    return cli_run
+
+
+def test_a_second_build_embeds_nothing_and_one_new_document_only_its_text(
+    settings: Settings, fake_embedder: FakeEmbedder, library: Path, incoming: Path
+) -> None:
+    def embedded_now() -> dict[str, int]:
+        folder = build_from_settings(settings, fake_embedder, progress=False)
+        result: dict[str, int] = json.loads((folder / "manifest.json").read_text())["embedded_now"]
+        return result
+
+    first = embedded_now()
+    assert first["passages"] > 0
+    assert embedded_now() == {"passages": 0, "sentences": 0}
+    ops.add(settings, [text_doc(incoming, "n", **REQUIRED)], by="t")
+    assert embedded_now() == {"passages": 1, "sentences": 3}  # BODY: one passage of three sentences
+
+
+# ---------------------------------------------------------------- serving and dates
+
+
+def doc(doc_id: str, status: str | None) -> Document:
+    return Document(doc_id, "t", "guideline", "p", 2020, review_status=status)
+
+
+def test_withheld_documents() -> None:
+    docs = [doc("a", None), doc("b", "approved"), doc("c", "retired"), doc("d", "under_review")]
+    assert withheld_documents(docs, "all") == {"c"}
+    assert withheld_documents(docs, "approved") == {"a", "c", "d"}
+
+
+def test_serve_approved_quotes_only_approved_documents(
+    settings: Settings, fake_embedder: FakeEmbedder, library: Path
+) -> None:
+    ops.review(settings, "gout-test-study", "approved", by="Dr A")
+    build_from_settings(settings, fake_embedder, progress=False)
+    settings.library = LibrarySettings(serve="approved")
+    a = Assistant.open(settings, embedder=fake_embedder, build_if_missing=False)
+    try:
+        answer = a.ask("What is the first-line urate-lowering drug in gout?")
+        hits = a.retriever.retrieve("gout allopurinol asthma hypertension", 10)
+    finally:
+        a.close()
+    assert {h.document.doc_id for h in hits} == {"gout-test-study"}
+    assert {r.doc_id for r in answer.references} <= {"gout-test-study"}
+
+
+def ref(n: int, year: int | None, updated: str | None = None) -> Reference:
+    return Reference(n=n, passage_id="p", doc_id=f"d{n}", title="t", source_type="guideline", publisher="x",
+                     year=year, url=None, passage_text="x", last_updated=updated)  # fmt: skip
+
+
+def test_an_answer_carries_its_newest_source_date_and_flags_old_ones() -> None:
+    # 10 years before 2026-12-02 is 2016-12-02: a year counts as its last day, a month as its 31st
+    refs = [ref(1, 2015), ref(2, 2016), ref(3, 2010, "2016-12-01"), ref(4, 2010, "2016-11"), ref(5, None)]
+    answer = Answer(question="q", resolved_query="q", abstained=False, answer_markdown="", sentences=[],
+                    references=refs, disclaimer="d")  # fmt: skip
+    date_answer(answer, 10, date(2026, 12, 2))
+    assert answer.last_updated == "2016-12-01"
+    assert answer.outdated_sources == [1, 3, 4]
+    assert [r.outdated for r in answer.references] == [True, False, True, True, False]
