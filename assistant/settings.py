@@ -276,6 +276,10 @@ class ApiSettings(BaseModel):
     api_keys: list[str] = Field(
         default_factory=list, description="When non-empty, every route but health needs one."
     )
+    admin_keys: list[str] = Field(
+        default_factory=list,
+        description="Keys that may change the library over HTTP (/v1/library/...); none: those routes answer 403.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser."
     )

@@ -69,7 +69,8 @@ def test_add_with_defaults_writes_only_the_missing_fields_into_a_sidecar(
         defaults={"source_type": "patient-information", "publisher": "Ignored", "year": "2024"},
     )  # fmt: skip
     assert [(c.action, c.file, c.doc_ids) for c in changes] == [("added", "leaflet.txt", ("leaflet",))]
-    side = (library / "leaflet.meta.yaml").read_text(encoding="utf-8")
+    assert not (library / "leaflet.meta.yaml").exists()  # one sidecar, named after the whole file name
+    side = (library / "leaflet.txt.meta.yaml").read_text(encoding="utf-8")
     assert "Own Trust" in side and "Ignored" not in side and "patient-information" in side
     [entry] = audit_entries(library)
     assert (entry["action"], entry["by"], entry["file"], entry["doc_id"]) == (
@@ -77,6 +78,24 @@ def test_add_with_defaults_writes_only_the_missing_fields_into_a_sidecar(
         "tester",
         "leaflet.txt",
         "leaflet",
+    )
+
+
+def test_a_folder_csv_row_travels_with_its_file(settings: Settings, library: Path, incoming: Path) -> None:
+    text_doc(incoming, "row")
+    (incoming / "metadata.csv").write_text(
+        "file,source_type,publisher,year\nrow.txt,review,CSV Org,2019\n", encoding="utf-8"
+    )
+    ops.add(settings, [incoming], by="t", into="team")
+    assert files_under(library / "team") == {"row.txt", "row.txt.meta.yaml"}
+    from assistant.ingest import load_corpus
+
+    doc = load_corpus([library], settings.ingest).documents["row"]
+    assert (doc.source_type, doc.publisher, doc.year, doc.source_file) == (
+        "review",
+        "CSV Org",
+        2019,
+        "team/row.txt",
     )
 
 

@@ -22,7 +22,7 @@ from starlette.routing import Match
 from ..errors import AssistantError
 from ..service import Assistant
 from ..settings import Settings, get_settings
-from . import chat, native
+from . import chat, library, native
 from .edge import Edge, error_content
 from .lifecycle import lifespan_for
 from .models import Health, Ready
@@ -85,7 +85,12 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (Starlette's own 405 names only the first route's)."""
     methods: set[str] = set()
     # the included routers' own routes: FastAPI keeps included routers as single opaque entries
-    for route in [*request.app.router.routes, *native.router.routes, *chat.router.routes]:
+    for route in [
+        *request.app.router.routes,
+        *native.router.routes,
+        *chat.router.routes,
+        *library.router.routes,
+    ]:
         route_methods = getattr(route, "methods", None)
         if route_methods and route.matches({**request.scope, "method": "GET"})[0] != Match.NONE:
             methods |= route_methods
@@ -190,20 +195,22 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     add_health_and_page(app, settings)
     app.include_router(native.router)
     app.include_router(chat.router)
+    app.include_router(library.router)
     finish_openapi(app, settings)
     api = settings.api
     app.add_middleware(
         Edge,
-        api_keys=api.api_keys,
+        api_keys=[*api.api_keys, *api.admin_keys] if api.api_keys else [],
         rate_limit_per_minute=api.rate_limit_per_minute,
         max_body_bytes=api.max_body_bytes,
+        max_upload_bytes=settings.ingest.max_file_bytes,
         auth_failures_per_minute=api.auth_failures_per_minute,
     )
     if api.cors_origins:
         app.add_middleware(
             JsonCors,
             allow_origins=api.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,

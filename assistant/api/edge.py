@@ -125,6 +125,9 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+UPLOAD_PREFIX = "/v1/library/files/"
+
+
 class Edge:
     """ASGI middleware; everything under /v1/ needs a key (when keys are set) and is rate limited."""
 
@@ -136,12 +139,14 @@ class Edge:
         rate_limit_per_minute: int,
         max_body_bytes: int,
         auth_failures_per_minute: int = 10,
+        max_upload_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.api_keys = list(api_keys)
         self.limiter = RateLimiter(rate_limit_per_minute)
         self.auth_failures = RateLimiter(auth_failures_per_minute)
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes  # library uploads (UPLOAD_PREFIX)
         self.log = configure_access_log()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,7 +177,7 @@ class Edge:
                 status, kind, detail, extra = refused
                 await send_error(send_tagged, scope["path"], status, kind, detail, extra)
             else:
-                await self.app(scope, self.limit_body(receive), send_tagged)
+                await self.app(scope, self.limit_body(receive, self.body_limit(scope)), send_tagged)
         except Exception as exc:  # the last word: a JSON line in the log, a JSON 500 to the client
             outcome["error"] = type(exc).__name__
             self.log.error(
@@ -189,8 +194,9 @@ class Edge:
     def refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str, dict[str, str]] | None:
         """Why the request is refused before it reaches a route (status, kind, detail, headers), or None."""
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body_bytes:
-            detail = f"the request body is {length} bytes; the limit is {self.max_body_bytes}"
+        limit = self.body_limit(scope)
+        if length.isdigit() and int(length) > limit:
+            detail = f"the request body is {length} bytes; the limit is {limit}"
             return 413, "PayloadTooLarge", detail, {}
         if not scope["path"].startswith(PROTECTED_PREFIX) or scope["method"] == "OPTIONS":
             return None
@@ -212,7 +218,11 @@ class Edge:
             return 429, "RateLimited", detail, {"Retry-After": str(math.ceil(wait))}
         return None
 
-    def limit_body(self, receive: Receive) -> Receive:
+    def body_limit(self, scope: Scope) -> int:
+        upload = scope["method"] == "PUT" and scope["path"].startswith(UPLOAD_PREFIX)
+        return self.max_upload_bytes if upload else self.max_body_bytes
+
+    def limit_body(self, receive: Receive, limit: int) -> Receive:
         """`receive`, refusing bodies (chunked ones included) longer than the limit."""
         seen = 0
 
@@ -221,10 +231,8 @@ class Edge:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise HTTPException(
-                        413, f"the request body is over the limit of {self.max_body_bytes} bytes"
-                    )
+                if seen > limit:
+                    raise HTTPException(413, f"the request body is over the limit of {limit} bytes")
             return message
 
         return limited

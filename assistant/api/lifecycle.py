@@ -7,6 +7,7 @@ so a swap never mixes two generations in one answer, and no request waits for a 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -172,6 +173,8 @@ def lifespan_for(settings: Settings, assistant: Assistant | None) -> Callable[[F
         app.state.limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
         life = Lifecycle(app, settings)
         async with anyio.create_task_group() as tasks:
+            # a library change over HTTP: rebuild in the background; the watcher swaps the result in
+            app.state.rebuild = lambda: tasks.start_soon(functools.partial(life.check_stale, rebuild=True))
             tasks.start_soon(life.load if assistant is None else life.given)
             tasks.start_soon(life.watch)
             tasks.start_soon(life.expire)

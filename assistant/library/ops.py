@@ -23,13 +23,19 @@ from ..errors import AssistantError, IngestError
 from ..ingest import iter_library, load_corpus, read_file
 from ..loader import current_generation
 from ..settings import Settings
-from ..sidecars import FOLDER_CSV, is_sidecar, read_sidecar, sidecar_candidates, sidecar_path
+from ..sidecars import SIDECAR_SUFFIXES, is_sidecar, metadata_for, sidecar_candidates
 from ..types import REVIEW_STATUSES, Document
 from .state import audit, removed_dir, set_review
 
 
 class LibraryError(IngestError):
     """A library change that cannot be made; nothing was changed."""
+
+
+class NotInLibrary(LibraryError):
+    """No document with that id in the library."""
+
+    status_code = 404
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ def find(settings: Settings, doc_id: str) -> Document:
     if doc is None:
         doc = load_corpus(settings.corpus, settings.ingest, skip_bad_files=True).documents.get(doc_id)
     if doc is None:
-        raise LibraryError(f"no document {doc_id!r} in the library; `assistant library list` shows the ids")
+        raise NotInLibrary(f"no document {doc_id!r} in the library; `assistant library list` shows the ids")
     return doc
 
 
@@ -66,7 +72,10 @@ def file_of(settings: Settings, doc: Document) -> Path:
     for root in settings.corpus:
         if doc.source_file and (Path(root) / doc.source_file).is_file():
             return Path(root) / doc.source_file
-    raise LibraryError(f"{doc.doc_id}: its file is not in the library folders (rebuild the index first)")
+    raise NotInLibrary(
+        f"{doc.doc_id}: its file is no longer in the library folders (removed since the last build?); "
+        "`assistant library status` says whether the index is stale"
+    )
 
 
 def _check(path: Path, settings: Settings, defaults: Mapping[str, Any]) -> list[Document]:
@@ -102,7 +111,7 @@ def _missing_defaults(path: Path, settings: Settings, defaults: Mapping[str, Any
     own: dict[str, Any] = {}
     for parsed in reader_for(path).read(path, settings.ingest):
         own |= parsed.meta
-    own |= read_sidecar(path)
+    own |= metadata_for(path)
     return {k: v for k, v in defaults.items() if own.get(k) in (None, "")}
 
 
@@ -139,16 +148,14 @@ def add(
         action = "replaced" if dest.exists() else "added"
         if dest.exists():
             _move_away(library, dest, when)
-        extra = _missing_defaults(path, settings, defaults)
+        # the file's metadata from beside it (its sidecar, its folder's metadata.csv row) and the defaults it
+        # lacks travel with it as one sidecar, so the copy reads exactly as the checked original did
+        beside = {**_missing_defaults(path, settings, defaults), **metadata_for(path)}
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, dest)
-        for side in sidecar_candidates(path):
-            if side.is_file():
-                shutil.copy2(side, dest.parent / side.name.replace(path.stem, dest.stem, 1))
-        if extra:
-            side = sidecar_path(dest)
-            merged = {**extra, **read_sidecar(dest)}
-            side.write_text(yaml.safe_dump(merged, sort_keys=True, allow_unicode=True), encoding="utf-8")
+        if beside:
+            side = dest.with_name(dest.name + SIDECAR_SUFFIXES[0])
+            side.write_text(yaml.safe_dump(beside, sort_keys=True, allow_unicode=True), encoding="utf-8")
         change = Change(action, str(dest.relative_to(library)), ids)
         audit(library, action, by, file=change.file, doc_id=",".join(ids), detail=f"from {path.resolve()}")
         changes.append(change)
@@ -214,9 +221,6 @@ def sync(settings: Settings, folder: Path, *, by: str, into: str | None = None) 
             changes += add(settings, [path], by=by, into=str(target.relative_to(library) / rel.parent))
         except IngestError as exc:
             changes.append(Change("skipped", str(target.relative_to(library) / rel), detail=str(exc)))
-    csv_path = folder / FOLDER_CSV
-    if csv_path.is_file():
-        shutil.copy2(csv_path, target / FOLDER_CSV)
     present = [p for p in target.rglob("*") if p.is_file() and not is_sidecar(p)] if target.is_dir() else []
     when = removed_dir(library)
     for path in sorted(present):
