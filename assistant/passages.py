@@ -78,7 +78,8 @@ def make_passages(
     """Group (section, paragraph[, page]) blocks into passages: short paragraphs merge, long ones split.
 
     A paragraph (or bullet) boundary is always a sentence boundary, also inside a merged passage, so a list of
-    short bullets never runs together into one sentence. A passage's page is the page of its first paragraph.
+    short bullets never runs together into one sentence. A passage never spans two pages (of a paged source),
+    so its page is exact.
     More than `max_passages_per_document` passages is an `IngestError` naming `where` (the file), raised as
     soon as the limit is passed.
     """
@@ -89,9 +90,8 @@ def make_passages(
         if len(chunks) > limit:
             break
         own = [paragraph[a:b] for a, b in split_sentences(paragraph)]
-        if pending and pending[0] == section:
+        if pending and pending[0] == section and pending[1] == page:  # a passage never spans two pages
             own = pending[2] + own
-            page = pending[1]
         elif pending:
             chunks.append((pending[0], pending[1], _chunk(pending[2])))
         pending = None

@@ -65,6 +65,7 @@ def test_upload_is_added_rebuilt_in_the_background_and_served(client: TestClient
         headers=ADMIN,
     )
     assert r.status_code == 400 and "missing metadata source_type, publisher, year" in r.json()["detail"]
+    assert r.json()["detail"].startswith("nothing was changed: leaflet.txt: missing metadata")  # no paths
     meta = b"source_type: patient-information\npublisher: Gout Trust\nyear: 2025\n"
     assert client.put("/v1/library/files/leaflet.meta.yaml", content=meta, headers=ADMIN).status_code == 422
     # a sidecar cannot be uploaded alone: the metadata goes with the file as a Markdown front matter instead
@@ -89,6 +90,9 @@ def test_upload_is_added_rebuilt_in_the_background_and_served(client: TestClient
                     headers=ADMIN)  # fmt: skip
     assert r.status_code == 202 and r.json()["changes"][0]["action"] == "reviewed"
     wait_for(lambda: not served())  # a retired document is never quoted
+    shown = client.get("/v1/library/documents/leaflet", headers=ADMIN).json()
+    assert shown["review_status"] == "retired" and shown["reviewed_by"] == "Dr B"
+    assert [(h["action"], h["by"]) for h in shown["history"]] == [("added", "nurse"), ("reviewed", "Dr B")]
     assert client.delete("/v1/library/documents/leaflet", headers=ADMIN).status_code == 202
     again = client.delete("/v1/library/documents/leaflet", headers=ADMIN)
     assert again.status_code == 404 and again.json()["error"] == "NotInLibrary"

@@ -46,18 +46,36 @@ def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
 
-def test_add_checks_every_file_first_and_copies_nothing_when_one_is_bad(
+def test_add_skips_a_bad_file_with_one_line_and_adds_the_rest(
     settings: Settings, library: Path, incoming: Path
 ) -> None:
     text_doc(incoming, "good", **REQUIRED)
-    text_doc(incoming, "bad")  # no metadata
-    before = files_under(library)
-    with pytest.raises(ops.LibraryError) as info:
-        ops.add(settings, [incoming], by="tester")
-    assert str(info.value).splitlines()[0] == "nothing was added; fix these files first:"
-    assert "bad.txt: missing metadata source_type, publisher, year" in str(info.value)
-    assert files_under(library) == before
-    assert list(audit_entries(library)) == []
+    bad = text_doc(incoming, "bad")  # no metadata
+    changes = {c.file: c for c in ops.add(settings, [incoming], by="tester")}
+    assert changes["good.txt"].action == "added"
+    assert changes["bad.txt"].action == "skipped"
+    assert changes["bad.txt"].detail.startswith(f"{bad}: missing metadata source_type, publisher, year;")
+    assert "\n" not in changes["bad.txt"].detail and ".library" not in changes["bad.txt"].detail
+    assert not (library / "bad.txt").exists() and (library / "good.txt").exists()
+    assert not list((library / ".library" / "staging").iterdir())  # no staged copy left behind
+    assert [e["file"] for e in audit_entries(library)] == ["good.txt"]
+
+
+def test_what_is_stored_is_what_was_checked_when_the_original_changes_meanwhile(
+    settings: Settings, library: Path, incoming: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = text_doc(incoming, "moving", **REQUIRED)
+    real_copy = shutil.copyfile
+
+    def copy_then_change(src: str | Path, dst: str | Path) -> object:
+        result = real_copy(src, dst)
+        Path(src).write_text("", encoding="utf-8")  # the original is emptied right after it was copied
+        return result
+
+    monkeypatch.setattr(ops.shutil, "copyfile", copy_then_change)
+    [change] = ops.add(settings, [path], by="t")
+    assert change.action == "added"
+    assert "Allopurinol" in (library / "moving.txt").read_text(encoding="utf-8")
 
 
 def test_add_with_defaults_writes_only_the_missing_fields_into_a_sidecar(
@@ -198,6 +216,22 @@ def test_cli_add_builds_incrementally_and_lists(run_lib: Run, library: Path, inc
     assert (status["documents"], status["stale"], status["left_out"]) == (5, False, [])
     code, _out, err = run_lib("library", "add", str(incoming / "missing.pdf"))
     assert code == 2 and err.startswith("error: ") and "no such file or folder" in err
+
+
+def test_cli_review_and_show_history(run_lib: Run, library: Path) -> None:
+    code, out, err = run_lib(
+        "library", "review", "gout-test-study", "--status", "under_review", "--by", "Dr C"
+    )
+    assert code == 0 and "reviewed" in out and "published" in err
+    code, out, _err = run_lib("library", "show", "gout-test-study")
+    shown = json.loads(out)
+    assert (shown["review_status"], shown["reviewed_by"]) == ("under_review", "Dr C")
+    assert [(h["action"], h["by"], h["detail"]) for h in shown["history"]] == [
+        ("reviewed", "Dr C", "under_review")
+    ]
+    with pytest.raises(SystemExit) as exit_info:  # argparse: usage and "invalid choice" on stderr, exit 2
+        run_lib("library", "review", "gout-test-study", "--status", "done", "--by", "x")
+    assert exit_info.value.code == 2
 
 
 @pytest.fixture

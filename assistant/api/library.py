@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..library import ops
 from ..library.cli import status as library_status
+from ..library.state import audit_entries
 from ..readers import SUFFIXES
 from ..settings import Settings
 from ..types import REVIEW_STATUSES, Document
@@ -127,6 +128,27 @@ async def library_status_route(request: Request) -> dict[str, Any]:
     return report
 
 
+class LibraryDocumentDetail(LibraryDocument):
+    keywords: list[str] = Field(default_factory=list)
+    history: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="The audit log's entries for this document (at, by, action, file, detail).",
+    )
+
+
+@router.get("/v1/library/documents/{doc_id}", operation_id="library_show", response_model=LibraryDocumentDetail,
+            responses=ADMIN_ERRORS, summary="One document's metadata and history")  # fmt: skip
+async def library_show(doc_id: str, request: Request) -> LibraryDocumentDetail:
+    settings = _settings(request)
+    doc = await _run(ops.find, settings, doc_id)
+    entries = await _run(lambda: list(audit_entries(settings.library_dir)))
+    history = [
+        {k: str(v) for k, v in e.items()} for e in entries if doc_id in str(e.get("doc_id", "")).split(",")
+    ]
+    base = LibraryDocument.of(doc).model_dump()
+    return LibraryDocumentDetail(**base, keywords=list(doc.keywords), history=history)
+
+
 @router.put(
     "/v1/library/files/{name}", operation_id="library_upload", response_model=ChangesOut, status_code=202,
     responses=ADMIN_ERRORS, summary="Upload a file (the body, as sent) into the library",
@@ -147,6 +169,11 @@ async def library_upload(
         path = Path(tmp) / name
         path.write_bytes(body)
         changes = await _run(ops.add, settings, [path], by=_who(request, by))
+    skipped = [c.detail for c in changes if c.action == "skipped"]
+    if skipped:
+        raise ops.LibraryError(
+            f"nothing was changed: {skipped[0].replace(str(path), name)}"
+        )  # no server paths
     return await _changed(request, changes)
 
 

@@ -108,7 +108,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     doc = ops.find(settings, args.doc_id)
     shown = {**doc.__dict__, "keywords": list(doc.keywords), "link": doc.link}
-    shown["history"] = [e for e in audit_entries(settings.library_dir) if args.doc_id in e.get("doc_id", "")]
+    shown["history"] = [
+        e for e in audit_entries(settings.library_dir) if args.doc_id in str(e.get("doc_id", "")).split(",")
+    ]
     print(json.dumps(shown, indent=1, ensure_ascii=False))
     return 0
 

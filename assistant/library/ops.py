@@ -1,7 +1,8 @@
 """Library changes: add, replace, remove, sync and review files and documents, each one audited.
 
-Every change is checked before anything is written: a file that cannot be read (no reader, missing
-metadata, a limit) is refused with one line naming it, and nothing is copied. A replaced or removed file is
+Every file is checked as it will be stored (a staged copy inside the library, moved into place only once it
+reads): a file that cannot be read (no reader, missing metadata, a limit) is skipped with one line naming it
+and saying why, and the rest of the batch goes on. A replaced or removed file is
 moved under `.library/removed/`, never deleted. The callers (CLI, HTTP) rebuild the index afterwards; the
 embedding cache makes that rebuild embed only new text.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import shutil
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +28,7 @@ from ..loader import current_generation
 from ..settings import Settings
 from ..sidecars import SIDECAR_SUFFIXES, is_sidecar, metadata_for, sidecar_candidates
 from ..types import REVIEW_STATUSES, Document
-from .state import audit, removed_dir, set_review
+from .state import audit, removed_dir, set_review, state_dir
 
 
 class LibraryError(IngestError):
@@ -123,43 +126,62 @@ def add(
     defaults: Mapping[str, Any] | None = None,
     into: str = "",
 ) -> list[Change]:
-    """Copy files (or every readable file of folders) into the library; all are checked first."""
+    """Copy files (or every readable file of folders) into the library. A file that cannot be read is
+    `skipped` (its change says why) and the rest go on."""
     library = settings.library_dir
-    defaults = dict(defaults or {})
     files = _files(paths)
     if not files:
         raise LibraryError(f"no readable files in {', '.join(map(str, paths))}")
-    errors, found = [], {}
-    for path, _rel in files:
-        try:
-            found[path] = _check(path, settings, defaults)
-        except IngestError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise LibraryError("nothing was added; fix these files first:\n" + "\n".join(errors))
-    when = removed_dir(library)
     changes = []
     for path, rel in files:
-        dest = library / into / rel
-        ids = tuple(d.doc_id for d in found[path])
-        if dest.is_file() and filecmp.cmp(path, dest, shallow=False):
-            changes.append(Change("unchanged", str(dest.relative_to(library)), ids))
-            continue
+        try:
+            changes.append(_add_one(settings, path, library / into / rel, by, dict(defaults or {})))
+        except IngestError as exc:
+            changes.append(Change("skipped", str(Path(into) / rel), detail=str(exc)))
+    return changes
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.is_file() == b.is_file() and (not a.is_file() or filecmp.cmp(a, b, shallow=False))
+
+
+def _add_one(settings: Settings, path: Path, dest: Path, by: str, defaults: dict[str, Any]) -> Change:
+    """Stage a copy of the file inside the library with its metadata (its sidecar, its folder's CSV row and
+    the defaults it lacks, as one sidecar), check the copy, then move it into place: what was checked is
+    exactly what is stored, even when the original changes meanwhile."""
+    library = settings.library_dir
+    staging = state_dir(library) / "staging" / uuid.uuid4().hex
+    staged = staging / dest.name
+    side_name = dest.name + SIDECAR_SUFFIXES[0]
+    try:
+        staging.mkdir(parents=True)
+        beside = {**_missing_defaults(path, settings, defaults), **metadata_for(path)}
+        try:
+            shutil.copyfile(path, staged)
+        except OSError as exc:
+            raise IngestError(f"{path}: cannot be copied ({exc.strerror})") from exc
+        if beside:
+            text = yaml.safe_dump(beside, sort_keys=True, allow_unicode=True)
+            (staging / side_name).write_text(text, encoding="utf-8")
+        try:
+            ids = tuple(d.doc_id for d in _check(staged, settings, {}))
+        except IngestError as exc:  # named after the file the user gave, not the staged copy
+            message = str(exc).replace(str(staging / side_name), f"{path} (its metadata)")
+            raise IngestError(message.replace(str(staged), str(path))) from None
+        rel = str(dest.relative_to(library))
+        if _same(staged, dest) and _same(staging / side_name, dest.with_name(side_name)):
+            return Change("unchanged", rel, ids)
         action = "replaced" if dest.exists() else "added"
         if dest.exists():
-            _move_away(library, dest, when)
-        # the file's metadata from beside it (its sidecar, its folder's metadata.csv row) and the defaults it
-        # lacks travel with it as one sidecar, so the copy reads exactly as the checked original did
-        beside = {**_missing_defaults(path, settings, defaults), **metadata_for(path)}
+            _move_away(library, dest, removed_dir(library))
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-        if beside:
-            side = dest.with_name(dest.name + SIDECAR_SUFFIXES[0])
-            side.write_text(yaml.safe_dump(beside, sort_keys=True, allow_unicode=True), encoding="utf-8")
-        change = Change(action, str(dest.relative_to(library)), ids)
-        audit(library, action, by, file=change.file, doc_id=",".join(ids), detail=f"from {path.resolve()}")
-        changes.append(change)
-    return changes
+        if beside:  # the sidecar first: a crash between the two leaves a harmless lone sidecar
+            os.replace(staging / side_name, dest.with_name(side_name))
+        os.replace(staged, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    audit(library, action, by, file=rel, doc_id=",".join(ids), detail=f"from {path.resolve()}")
+    return Change(action, rel, ids)
 
 
 def remove(settings: Settings, doc_id: str, *, by: str) -> Change:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -33,6 +33,35 @@ def normalise(text: str) -> str:
 def squash(text: str) -> str:
     """Whitespace collapsed to single spaces, ends stripped."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+def line_blocks(
+    lines: Iterable[str], heading: Callable[[str], str | None], bullet: re.Pattern[str]
+) -> Iterator[Block]:
+    """Paragraph blocks of text lines: a line `heading` names (it returns the title) starts a section, a blank
+    line ends a paragraph, and a line matching `bullet` is a paragraph of its own (without its bullet)."""
+    section = ""
+    paragraph: list[str] = []
+
+    def flush() -> Iterator[Block]:
+        text = squash(" ".join(paragraph))
+        paragraph.clear()
+        if text:
+            yield Block(section, text)
+
+    for line in lines:
+        title = heading(line)
+        if title is not None:
+            yield from flush()
+            section = title
+        elif not line.strip():
+            yield from flush()
+        elif bullet.match(line):
+            yield from flush()
+            paragraph.append(bullet.sub("", line))
+        else:
+            paragraph.append(line)
+    yield from flush()
 
 
 class Block(NamedTuple):

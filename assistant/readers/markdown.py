@@ -8,36 +8,20 @@ from pathlib import Path
 
 from ..metadata import split_front_matter
 from ..settings import IngestSettings
-from .base import Block, Parsed, normalise, read_text_bounded, squash
+from .base import Block, Parsed, line_blocks, normalise, read_text_bounded, squash
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
+def _heading(line: str) -> str | None:
+    match = _HEADING.match(line)
+    return squash(match.group(2)) if match else None
+
+
 def markdown_blocks(body: str) -> Iterator[Block]:
     """(section heading, paragraph text) blocks; bullets become paragraphs of their own."""
-    section = ""
-    lines: list[str] = []
-
-    def flush() -> Iterator[Block]:
-        text = squash(" ".join(lines))
-        lines.clear()
-        if text:
-            yield Block(section, text)
-
-    for line in body.split("\n"):
-        heading = _HEADING.match(line)
-        if heading:
-            yield from flush()
-            section = squash(heading.group(2))
-        elif not line.strip():
-            yield from flush()
-        elif _BULLET.match(line):
-            yield from flush()
-            lines.append(_BULLET.sub("", line))
-        else:
-            lines.append(line)
-    yield from flush()
+    return line_blocks(body.split("\n"), _heading, _BULLET)
 
 
 class MarkdownReader:

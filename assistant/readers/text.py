@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import IngestError
 from ..settings import IngestSettings
-from .base import Block, Parsed, normalise, read_text_bounded, squash
+from .base import Block, Parsed, line_blocks, normalise, read_text_bounded, squash
 
 TITLE_MAX_WORDS = 15
 HEADING_MAX_WORDS = 8
@@ -38,30 +38,13 @@ def split_title(text: str) -> tuple[str | None, str]:
     return None, text
 
 
+def _heading(line: str) -> str | None:
+    return line.rstrip(":").strip() if is_heading(line) else None
+
+
 def text_blocks(body: str) -> Iterator[Block]:
     """(section, paragraph) blocks of the body."""
-    section = ""
-    lines: list[str] = []
-
-    def flush() -> Iterator[Block]:
-        paragraph = squash(" ".join(lines))
-        lines.clear()
-        if paragraph:
-            yield Block(section, paragraph)
-
-    for raw in body.split("\n"):
-        line = squash(raw)
-        if not line:
-            yield from flush()
-        elif is_heading(line):
-            yield from flush()
-            section = line.rstrip(":").strip()
-        elif _BULLET.match(line):
-            yield from flush()
-            lines.append(_BULLET.sub("", line))
-        else:
-            lines.append(line)
-    yield from flush()
+    return line_blocks((squash(raw) for raw in body.split("\n")), _heading, _BULLET)
 
 
 class TextReader:
