@@ -168,6 +168,25 @@ def cmd_corpus_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_corpus_topics(args: argparse.Namespace, settings: Settings) -> int:
+    from .ingest import load_corpus
+    from .library.coverage import coverage
+
+    corpus = load_corpus(args.source or settings.corpus, settings.ingest)
+    report = coverage(corpus.documents.values(), len(corpus.passages))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for t in report["topics"]:
+        print(
+            f"{t['topic']:<40} {t['specialty'] or '':<20} {t['documents']:>3}  {', '.join(t['source_types'])}"
+        )
+    years = report["years"]
+    span = f", {years['min']}-{years['max']}" if years else ""
+    print(f"{report['documents']} documents, {len(report['topics'])} topics{span}", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .evals.cli import run_eval
 
@@ -222,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--source", type=Path, action="append")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_corpus_stats)
+    t = csub.add_parser("topics", help="the topics covered: documents, specialty and source types of each")
+    t.add_argument("--source", type=Path, action="append")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_corpus_topics)
 
     from .evals.cli import add_eval_parser
     from .library.cli import add_library_parser

@@ -298,3 +298,27 @@ def test_an_answer_carries_its_newest_source_date_and_flags_old_ones() -> None:
     assert answer.last_updated == "2016-12-01"
     assert answer.outdated_sources == [1, 3, 4]
     assert [r.outdated for r in answer.references] == [True, False, True, True, False]
+
+
+def test_coverage_counts_what_answers_may_quote(run_lib: Run, settings: Settings, library: Path) -> None:
+    _code, out, _err = run_lib("corpus", "topics", "--json")
+    report = json.loads(out)
+    # the fixture corpus: gout (guideline 2020, research 2018), asthma (guideline 2022), hypertension (review 2021)
+    assert (report["documents"], report["years"], report["last_updated"]) == (
+        4,
+        {"min": 2018, "max": 2022},
+        "2022",
+    )
+    assert report["source_types"] == {"guideline": 2, "research": 1, "review": 1}
+    gout = next(t for t in report["topics"] if t["topic"] == "Gout")
+    assert (gout["documents"], gout["source_types"], gout["newest"]) == (2, ["guideline", "research"], 2020)
+    from fastapi.testclient import TestClient
+
+    from assistant.api import create_app
+
+    ops.review(settings, "gout-test-study", "retired", by="Dr R")
+    build_from_settings(settings, FakeEmbedder(), progress=False)
+    a = Assistant.open(settings, embedder=FakeEmbedder(), build_if_missing=False)
+    with TestClient(create_app(settings, a)) as client:
+        served = client.get("/v1/library/coverage").json()
+    assert served["documents"] == 3 and served["source_types"] == {"guideline": 2, "review": 1}

@@ -113,6 +113,29 @@ class Ready(BaseModel):
     )
 
 
+class TopicOut(BaseModel):
+    topic: str
+    specialty: str | None
+    documents: int
+    source_types: list[str]
+    newest: int | None = Field(description="The newest publication year among the topic's documents.")
+
+
+class YearsOut(BaseModel):
+    min: int
+    max: int
+
+
+class CoverageOut(BaseModel):
+    documents: int = Field(description="Documents answers may quote (retired ones, and unapproved ones under "
+                           "ASSISTANT_LIBRARY__SERVE=approved, left out).")  # fmt: skip
+    passages: int
+    source_types: dict[str, int]
+    years: YearsOut | None
+    last_updated: str | None
+    topics: list[TopicOut]
+
+
 class DocumentOut(BaseModel):
     doc_id: str
     title: str

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ..errors import ConversationNotFound, InvalidQuestion
+from ..library.coverage import coverage
 from ..service import require_unicode
 from ..types import Answer
-from .models import AskRequest, ConversationOut, SourceOut
+from .models import AskRequest, ConversationOut, CoverageOut, SourceOut
 from .responses import API_ERRORS, ASK_OK, ASK_STREAM_OK, NOT_FOUND, PASSAGE_NOT_FOUND
 from .runtime import Ticket, current_assistant, principal, run_domain
 from .stream import native_events
@@ -96,6 +97,22 @@ async def delete_conversation(conversation_id: str, request: Request) -> Respons
         raise ConversationNotFound("this server keeps no conversations")
     await run_domain(request, store.delete, conversation_id, principal(request))
     return Response(status_code=204)
+
+
+@router.get(
+    "/v1/library/coverage",
+    operation_id="library_coverage",
+    response_model=CoverageOut,
+    tags=["sources"],
+    responses=API_ERRORS,
+    summary="What the sources cover: topics, source types, counts and dates",
+)
+async def library_coverage(request: Request) -> CoverageOut:
+    assistant = current_assistant(request)
+    docs = assistant.index.documents.values()
+    return CoverageOut.model_validate(
+        coverage(docs, len(assistant.index.passages), assistant.retriever.withheld)
+    )
 
 
 @router.get(

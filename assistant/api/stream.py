@@ -43,7 +43,9 @@ def native_events(answer: Answer) -> Iterator[str]:
         yield sse({"text": abstention_text(answer)}, "abstained")
     for i, s in enumerate(answer.sentences):
         yield sse({"index": i, **s.model_dump()}, "sentence")
-    yield sse({"references": [r.model_dump() for r in answer.references]}, "references")
+    refs = [r.model_dump() for r in answer.references]
+    dated = {"last_updated": answer.last_updated, "outdated_sources": answer.outdated_sources}
+    yield sse({"references": refs, **dated}, "references")
     yield sse({"suggested_followups": answer.suggested_followups}, "followups")
     yield sse({"disclaimer": answer.disclaimer}, "disclaimer")
     yield sse({"timings_ms": answer.timings_ms}, "done")

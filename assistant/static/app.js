@@ -7,6 +7,7 @@
   const state = { conversationId: null, busy: false, key: sessionStorage.getItem("assistant-key") || "" };
   const welcome = $("welcome").cloneNode(true);
   const BADGES = { guideline: "Guideline", research: "Research", review: "Review", "patient-information": "Patient information" };
+  const REVIEW = { approved: "Approved", under_review: "Under review", submitted: "Submitted", retired: "Retired" };
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -142,6 +143,14 @@
         ol.append(referenceItem(r));
       }
       box.append(ol);
+      if (data.last_updated) {
+        const note = el("p", "dated", "Last updated: " + data.last_updated + " (the newest cited source)");
+        if (data.outdated_sources && data.outdated_sources.length) {
+          const which = data.outdated_sources.map((n) => "[" + n + "]").join(", ");
+          note.append(el("span", "outdated", " · Older sources: " + which + ", check for a newer version"));
+        }
+        box.append(note);
+      }
       this.answer.append(box);
     }
 
@@ -187,6 +196,15 @@
     li.append(title);
     const where = [r.publisher, r.year].filter(Boolean).join(", ");
     if (where) li.append(el("span", "muted", " — " + where));
+    if (r.page) li.append(el("span", "muted", ", p. " + r.page));
+    if (r.last_updated) li.append(el("span", "muted", " · updated " + r.last_updated));
+    if (r.review_status) {
+      const label = REVIEW[r.review_status] || r.review_status;
+      const chip = el("span", "review " + (REVIEW[r.review_status] ? r.review_status : "other"), label);
+      if (r.reviewed_by) chip.title = "Reviewed by " + r.reviewed_by + (r.last_reviewed ? ", " + r.last_reviewed : "");
+      li.append(document.createTextNode(" "), chip);
+    }
+    if (r.outdated) li.append(document.createTextNode(" "), el("span", "review outdated", "Older source"));
     return li;
   }
 
@@ -300,6 +318,33 @@
     $("api-key").focus();
   }
 
+  // ------------------------------------------------------------------ about these sources
+  async function showAbout() {
+    const panel = $("about");
+    panel.hidden = !panel.hidden;
+    $("toggle-about").setAttribute("aria-expanded", String(!panel.hidden));
+    if (panel.hidden || panel.dataset.loaded) return;
+    try {
+      const response = await fetch("/v1/library/coverage", { headers: headers() });
+      if (!response.ok) throw new Error(await errorOf(response));
+      const c = await response.json();
+      const kinds = Object.entries(c.source_types).map(([k, n]) => n + " " + (BADGES[k] || k).toLowerCase()).join(", ");
+      const years = c.years ? ", published " + c.years.min + "–" + c.years.max : "";
+      $("about-summary").textContent = c.documents + " sources (" + kinds + ") on " + c.topics.length + " topics" + years +
+        (c.last_updated ? "; newest " + c.last_updated : "") + ".";
+      const rows = c.topics.map((t) => {
+        const tr = el("tr");
+        tr.append(el("td", "", t.topic), el("td", "", t.documents),
+          el("td", "", t.source_types.map((k) => BADGES[k] || k).join(", ")), el("td", "", t.newest || ""));
+        return tr;
+      });
+      $("about-topics").tBodies[0].replaceChildren(...rows);
+      panel.dataset.loaded = "1";
+    } catch (err) {
+      $("about-summary").textContent = "Could not load what the sources cover: " + err.message;
+    }
+  }
+
   function closeSource() {
     $("source-panel").hidden = true;
     document.body.classList.remove("with-source");
@@ -343,6 +388,7 @@
       panel.hidden = !panel.hidden;
       $("toggle-filters").setAttribute("aria-expanded", String(!panel.hidden));
     });
+    $("toggle-about").addEventListener("click", showAbout);
     $("filters").addEventListener("change", describeFilters);
     $("new-conversation").addEventListener("click", newConversation);
     $("close-source").addEventListener("click", closeSource);

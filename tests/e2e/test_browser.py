@@ -50,6 +50,14 @@ def test_question_follow_up_and_citation(page: Any, api: str, artifacts: Path) -
     assert first.locator(".references li").first.locator("a").get_attribute("href") == (
         "https://example.org/gout-guideline"
     )
+    guideline = first.locator(".references li").first
+    assert guideline.locator(".review.approved").inner_text() == "Approved"
+    assert guideline.locator(".review.approved").get_attribute("title") == "Reviewed by Dr Test, 2025-01-10"
+    assert "updated 2024-03-01" in guideline.inner_text()
+    assert (
+        first.locator(".references .dated").inner_text()
+        == "Last updated: 2024-03-01 (the newest cited source)"
+    )
     followups = first.locator(".followup").all_inner_texts()
     assert "How can gout be prevented?" in followups
     assert "Decision support for healthcare professionals" in first.locator(".disclaimer").inner_text()
@@ -66,6 +74,18 @@ def test_question_follow_up_and_citation(page: Any, api: str, artifacts: Path) -
     page.screenshot(path=str(artifacts / "desktop-conversation-with-source.png"), full_page=False)
 
     assert page.dialogs == []
+
+
+def test_about_these_sources_lists_the_coverage(page: Any, api: str) -> None:
+    page.goto(api + "/")
+    page.click("#toggle-about")
+    rows = page.locator("#about-topics tbody tr")
+    rows.first.wait_for()
+    # the XSS fixture corpus: 5 documents on 3 topics (Asthma, Gout, Hypertension), published 2018-2022
+    assert page.locator("#about-summary").inner_text() == (
+        "5 sources (2 guideline, 1 research, 2 review) on 3 topics, published 2018–2022; newest 2024-03-01."
+    )
+    assert rows.first.locator("td").all_inner_texts() == ["Asthma", "1", "Guideline", "2022"]
 
 
 def test_follow_up_button_and_new_conversation(page: Any, api: str) -> None:
