@@ -168,7 +168,13 @@ def add_library_parser(sub: Any) -> None:
 
     q = change("add", "copy files or folders (PDF, HTML, PubMed XML, JATS, DOCX, Markdown, text) in")
     q.add_argument("paths", type=Path, nargs="+")
-    q.add_argument("--default", action="append", metavar="KEY=VALUE", help="metadata a file lacks")
+    q.add_argument(
+        "--default",
+        "--defaults",
+        action="append",
+        metavar="KEY=VALUE",
+        help="metadata a file lacks (repeatable)",
+    )
     q.add_argument("--into", help="subfolder of the library to copy into")
     q.add_argument("--by", help="who makes the change (default: your user name)")
     q.set_defaults(func=cmd_add)

@@ -2,8 +2,8 @@
 
 Every file is checked as it will be stored (a staged copy inside the library, moved into place only once it
 reads): a file that cannot be read (no reader, missing metadata, a limit) is skipped with one line naming it
-and saying why, and the rest of the batch goes on. A replaced or removed file is
-moved under `.library/removed/`, never deleted. The callers (CLI, HTTP) rebuild the index afterwards; the
+and saying why, and the rest of the batch goes on. A replaced or removed file is moved under
+`.library/removed/`, never deleted. The callers (CLI, HTTP) rebuild the index afterwards; the
 embedding cache makes that rebuild embed only new text.
 """
 
@@ -56,15 +56,20 @@ def documents(settings: Settings) -> dict[str, Document]:
         raw = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
         return {k: Document.from_dict(v) for k, v in raw.items()}
     except (OSError, ValueError, AssistantError):
-        corpus = load_corpus(settings.corpus, settings.ingest, skip_bad_files=True)
-        return corpus.documents
+        return _library_documents(settings)
+
+
+def _library_documents(settings: Settings) -> dict[str, Document]:
+    """The documents of the library files as they are now (unchanged files from the parse cache)."""
+    cache = settings.cache_dir / "parsed" if settings.index.embedding_cache else None
+    return load_corpus(settings.corpus, settings.ingest, skip_bad_files=True, parse_cache=cache).documents
 
 
 def find(settings: Settings, doc_id: str) -> Document:
     """A document of the index, or of the library files when it was added since the last build."""
     doc = documents(settings).get(doc_id)
     if doc is None:
-        doc = load_corpus(settings.corpus, settings.ingest, skip_bad_files=True).documents.get(doc_id)
+        doc = _library_documents(settings).get(doc_id)
     if doc is None:
         raise NotInLibrary(f"no document {doc_id!r} in the library; `assistant library list` shows the ids")
     return doc
