@@ -93,7 +93,9 @@ class FaissIndex:
         if self.kind.startswith("hnsw"):
             self.raw.hnsw.efSearch = value
 
-    def search(self, vectors: Vectors, k: int, allowed: Sequence[int] | None = None) -> tuple[Scores, Ids]:
+    def search(
+        self, vectors: Vectors, k: int, allowed: Sequence[int] | Ids | None = None
+    ) -> tuple[Scores, Ids]:
         queries = np.ascontiguousarray(vectors, dtype=np.float32)
         params = None
         if allowed is not None:

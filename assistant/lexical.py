@@ -81,13 +81,16 @@ def query_terms(retriever: Any, query: str) -> tuple[list[str], list[str]]:
     return list(tokens[0]), [t for t in tokens[0] if t in retriever.vocab_dict]
 
 
-def bm25_search(retriever: Any, query: str, k: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """(passage indices, scores) of the best `k` passages for `query`; empty when no query term is known."""
+def bm25_search(
+    retriever: Any, query: str, k: int, *, weight_mask: np.ndarray[Any, Any] | None = None
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(passage indices, scores) of the best `k` passages for `query`; empty when no query term is known.
+    `weight_mask` (1 for a passage that may be returned, 0 otherwise) restricts the search inside bm25s."""
     n_docs = int(retriever.scores["num_docs"])
     _all, known = query_terms(retriever, query)
     k = min(k, n_docs)
     if not known or k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    ids, scores = retriever.retrieve([known], k=k, show_progress=False, n_threads=1)
+    ids, scores = retriever.retrieve([known], k=k, show_progress=False, n_threads=1, weight_mask=weight_mask)
     keep = scores[0] > 0
     return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)

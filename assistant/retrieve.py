@@ -15,6 +15,7 @@ from .loader import LoadedIndex
 from .settings import RetrievalSettings
 from .store import embedding_text
 from .types import Document, Filters, Hit
+from .vectorindex import Ids
 
 Ranked = list[tuple[int, float]]  # (passage index, score), best first
 
@@ -134,33 +135,52 @@ class IndexRetriever:
         self.settings = settings
         self.reranker = reranker
         self.withheld = withheld  # document ids never served (retired, or not approved under serve=approved)
+        rows: dict[str, list[int]] = {}
+        for i, p in enumerate(index.passages):
+            rows.setdefault(p.doc_id, []).append(i)
+        self._rows = {doc_id: np.asarray(r, dtype=np.int64) for doc_id, r in rows.items()}
         self._with_context = bool(
             index.manifest.get("settings", {}).get("index", {}).get("embed_context", True)
         )
 
     # -- the two base rankings
     def _depth(self, k: int, filters: Filters | None) -> int:
-        n = len(self.index.passages)
-        depth = max(self.settings.candidates, 2 * k)
-        if (filters is not None and not filters.is_empty()) or self.withheld:
-            depth = max(depth * 10, 1000)
-        return min(depth, n)
+        return min(max(self.settings.candidates, 2 * k), len(self.index.passages))
 
-    def dense_ranking(self, query: str, depth: int) -> Ranked:
-        if depth <= 0:
+    def allowed_rows(self, filters: Filters | None) -> Ids | None:
+        """The rows a search may return under `filters` and the withheld documents (pushed into both searches,
+        so a narrow filter still gives k hits); None when every row may be returned."""
+        if (filters is None or filters.is_empty()) and not self.withheld:
+            return None
+        docs = self.index.documents
+        chosen = [
+            rows
+            for doc_id, rows in self._rows.items()
+            if doc_id not in self.withheld and (filters is None or filters.accepts(docs[doc_id]))
+        ]
+        return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+
+    def dense_ranking(self, query: str, depth: int, allowed: Ids | None = None) -> Ranked:
+        if depth <= 0 or (allowed is not None and not len(allowed)):
             return []
         vector = self.embedder.embed_queries([query])
-        scores, ids = self.index.dense.search(vector, depth)
+        scores, ids = self.index.dense.search(vector, depth, allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def bm25_ranking(self, query: str, depth: int) -> Ranked:
-        ids, scores = bm25_search(self.index.bm25, query, depth)
+    def bm25_ranking(self, query: str, depth: int, allowed: Ids | None = None) -> Ranked:
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(self.index.passages), dtype=np.float32)
+            mask[allowed] = 1.0
+        ids, scores = bm25_search(self.index.bm25, query, depth, weight_mask=mask)
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
-    def ranking(self, query: str, depth: int) -> tuple[Ranked, dict[int, dict[str, float]]]:
+    def ranking(
+        self, query: str, depth: int, allowed: Ids | None = None
+    ) -> tuple[Ranked, dict[int, dict[str, float]]]:
         mode = self.settings.mode
-        dense = self.dense_ranking(query, depth) if mode in ("dense", "hybrid") else []
-        lexical = self.bm25_ranking(query, depth) if mode in ("bm25", "hybrid") else []
+        dense = self.dense_ranking(query, depth, allowed) if mode in ("dense", "hybrid") else []
+        lexical = self.bm25_ranking(query, depth, allowed) if mode in ("bm25", "hybrid") else []
         components: dict[int, dict[str, float]] = {}
         for name, ranked in (("dense", dense), ("bm25", lexical)):
             for idx, score in ranked:
@@ -189,18 +209,15 @@ class IndexRetriever:
         max_per_doc: int | None = None,
         prefer_topic: str | None = None,
     ) -> list[Hit]:
-        """The best `k` passages for `query`. `prefer_topic` (a follow-up's conversation topic) lifts the
-        passages of that topic's documents: their ranking is fused in once more, so they win unless others
-        match much better."""
+        """The best `k` passages for `query` among those `filters` and the withheld documents allow (both
+        pushed into the searches). `prefer_topic` (a follow-up's conversation topic) lifts the passages of
+        that topic's documents: their ranking is fused in once more, so they win unless others match much
+        better."""
         if k <= 0 or not query.strip():
             return []
-        ranked, components = self.ranking(query, self._depth(k, filters))
+        ranked, components = self.ranking(query, self._depth(k, filters), self.allowed_rows(filters))
         docs = self.index.documents
         passages = self.index.passages
-        if self.withheld:
-            ranked = [(i, s) for i, s in ranked if passages[i].doc_id not in self.withheld]
-        if filters is not None and not filters.is_empty():
-            ranked = [(i, s) for i, s in ranked if filters.accepts(docs[passages[i].doc_id])]
         if prefer_topic:
             on_topic = [(i, s) for i, s in ranked if _topic_of(docs[passages[i].doc_id]) == prefer_topic]
             if on_topic:

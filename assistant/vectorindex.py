@@ -31,7 +31,9 @@ class VectorIndex(Protocol):
 
     def add(self, vectors: Vectors) -> None: ...
 
-    def search(self, vectors: Vectors, k: int, allowed: Sequence[int] | None = None) -> tuple[Scores, Ids]:
+    def search(
+        self, vectors: Vectors, k: int, allowed: Sequence[int] | Ids | None = None
+    ) -> tuple[Scores, Ids]:
         """The `k` best rows for each query row (scores descending), among `allowed` rows when given."""
         ...
 

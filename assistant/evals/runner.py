@@ -17,6 +17,7 @@ from ..retrieve import IndexRetriever, Ranked, Reranker
 from ..service import Assistant
 from ..settings import RetrievalSettings
 from ..types import Filters, Hit
+from ..vectorindex import Ids
 from .data import Conversation
 
 DocRanking = list[tuple[str, float]]  # (document id, score), best first, distinct documents
@@ -82,9 +83,9 @@ class BatchRetriever(IndexRetriever):
         depth = super()._depth(k, filters)
         return max(depth, min(self.min_depth, len(self.index.passages))) if self._deep else depth
 
-    def dense_ranking(self, query: str, depth: int) -> Ranked:
-        cached = self.cache.get(query, depth)
-        return cached if cached is not None else super().dense_ranking(query, depth)
+    def dense_ranking(self, query: str, depth: int, allowed: Ids | None = None) -> Ranked:
+        cached = self.cache.get(query, depth) if allowed is None else None  # the batch searched unfiltered
+        return cached if cached is not None else super().dense_ranking(query, depth, allowed)
 
     def search_depth(self, k: int) -> int:
         """The deepest dense search `rank_documents` may need (what the batch should prepare)."""

@@ -7,8 +7,10 @@ not read. Metadata comes from the core properties (title, keywords, created/modi
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,24 @@ _HEADING_STYLE = re.compile(r"^(title|heading \d)$", re.IGNORECASE)
 _BULLET = re.compile(r"^[•◦▪‣·\-–*]\s+")
 # a .docx is a zip of XML parts: they may unpack to at most this many times the file limit (no zip bombs)
 UNPACKED_FACTOR = 20
+# what python-docx raises for a damaged file. SyntaxError: lxml's XMLSyntaxError for a damaged part;
+# ValueError: not a Word document; AttributeError: a part whose XML is not the element python-docx expects;
+# the rest: a part that cannot be unpacked though the zip directory `_check_zip` read is intact (a corrupt or
+# truncated stream, an unknown compression method, an encrypted part)
+_UNREADABLE = (
+    OpcError,
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    SyntaxError,
+    AttributeError,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def _check_zip(path: Path, data: bytes, settings: IngestSettings) -> None:
@@ -89,8 +109,7 @@ class DocxReader:
         try:
             document = docx.Document(io.BytesIO(data))
             blocks, meta = docx_blocks(document), docx_meta(document.core_properties)
-        except (OpcError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
-            # SyntaxError: lxml's XMLSyntaxError for a damaged part; ValueError: not a Word document
+        except _UNREADABLE as exc:
             raise IngestError(
                 f"{path}: not a readable Word document ({exc.__class__.__name__}); "
                 "open it in Word and save it as .docx again"

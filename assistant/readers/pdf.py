@@ -199,7 +199,16 @@ class PdfReader:
                 f"{path}: the PDF is encrypted in a way this install cannot read ({exc}); "
                 "save an unprotected copy and ingest that"
             ) from None
-        except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        except (
+            PyPdfError,
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            RecursionError,
+            NotImplementedError,  # a stream filter pypdf does not know (a damaged /Filter name)
+            AssertionError,  # pypdf asserts the types of some objects (an outline destination's page)
+        ) as exc:
             raise IngestError(
                 f"{path}: not a readable PDF ({exc.__class__.__name__}: {str(exc)[:200]}); "
                 "re-save or re-export it and try again"
