@@ -142,6 +142,11 @@ def test_stream_sends_chunks_that_add_up_to_the_completion(client: TestClient) -
         {"model": "x", "messages": [GOUT], "n": 2},
         {"model": "x", "messages": [{"role": "wizard", "content": "hi"}]},
         {"messages": [GOUT]},
+        # what cannot work is refused, not ignored
+        {"model": "x", "messages": [GOUT], "tools": [{"type": "function", "function": {"name": "f"}}]},
+        {"model": "x", "messages": [GOUT], "functions": [{"name": "f"}]},
+        {"model": "x", "messages": [GOUT], "tool_choice": "required"},
+        {"model": "x", "messages": [GOUT], "response_format": {"type": "json_object"}},
     ],
 )
 def test_unusable_chat_requests_are_422(client: TestClient, body: dict[str, Any]) -> None:
@@ -150,6 +155,22 @@ def test_unusable_chat_requests_are_422(client: TestClient, body: dict[str, Any]
     assert r.status_code == 422 and set(r.json()) == {"error"}
     assert set(r.json()["error"]) == {"message", "type", "param", "code"}
     assert r.json()["error"]["type"] == "invalid_request_error" and r.json()["error"]["message"]
+
+
+def test_sampling_and_length_fields_are_accepted_and_ignored(client: TestClient) -> None:
+    plain = chat(client, [GOUT])
+    tuned = chat(client, [GOUT], temperature=0.2, top_p=0.5, max_tokens=5, stop=["."], seed=1, user="u",
+                 tools=[], tool_choice="none", response_format={"type": "text"})  # fmt: skip
+    assert tuned["choices"][0]["message"]["content"] == plain["choices"][0]["message"]["content"]
+
+
+def test_one_model_by_id_and_a_404_in_openai_shape_for_others(client: TestClient) -> None:
+    listed = client.get("/v1/models").json()["data"][0]
+    assert client.get(f"/v1/models/{listed['id']}").json() == listed
+    r = client.get("/v1/models/gpt-4o")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "ModelNotFound"
+    assert "'clinical-followup-assistant'" in r.json()["error"]["message"]
 
 
 def test_the_openai_client_reads_completions_streams_and_models(client: TestClient) -> None:

@@ -13,11 +13,20 @@ from collections.abc import Sequence
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ..errors import InvalidQuestion
+from ..errors import AssistantError, InvalidQuestion
 from ..followup import TurnContext
-from ..service import Assistant, validate_question
+from ..service import Assistant, require_unicode, validate_question
 from ..types import Answer, Filters
-from .openai_models import ChatAnswerMessage, ChatCompletion, ChatRequest, Choice, ModelList, ModelOut, Usage
+from .openai_models import (
+    ChatAnswerMessage,
+    ChatCompletion,
+    ChatRequest,
+    Choice,
+    ModelList,
+    ModelOut,
+    OpenAIError,
+    Usage,
+)
 from .responses import CHAT_OK, OPENAI_ERRORS
 from .runtime import current_assistant, run_domain
 from .stream import answer_meta, chat_chunks, url_citations
@@ -98,5 +107,30 @@ async def chat_completions(body: ChatRequest, request: Request) -> ChatCompletio
     summary="Models (OpenAI-compatible)",
 )
 async def models(request: Request) -> ModelList:
-    created = int(request.app.state.started)
-    return ModelList(data=[ModelOut(id=MODEL_ID, created=created, owned_by="clinical-followup-assistant")])
+    return ModelList(data=[_model(request)])
+
+
+class ModelNotFound(AssistantError):
+    """No model with that id (there is one: `MODEL_ID`)."""
+
+    status_code = 404
+
+
+def _model(request: Request) -> ModelOut:
+    return ModelOut(
+        id=MODEL_ID, created=int(request.app.state.started), owned_by="clinical-followup-assistant"
+    )
+
+
+@router.get(
+    "/v1/models/{model_id}",
+    operation_id="get_model",
+    response_model=ModelOut,
+    responses={**OPENAI_ERRORS, 404: {"model": OpenAIError, "description": "No such model"}},
+    summary="One model (OpenAI-compatible)",
+)
+async def model(model_id: str, request: Request) -> ModelOut:
+    require_unicode(model_id, "the model id")
+    if model_id != MODEL_ID:
+        raise ModelNotFound(f"the model {model_id!r} does not exist; the one model here is {MODEL_ID!r}")
+    return _model(request)

@@ -69,8 +69,14 @@ class StreamOptions(BaseModel):
     include_usage: StrictBool = False
 
 
+class ResponseFormat(BaseModel):
+    type: Literal["text"]
+
+
 class ChatRequest(BaseModel):
-    """OpenAI's chat completion request; sampling fields are accepted and ignored (answers are extractive)."""
+    """OpenAI's chat completion request. Sampling and length fields (temperature, top_p, max_tokens, stop,
+    seed, penalties, user ...) are accepted and ignored: answers are extractive. Tools, functions and JSON
+    response formats are refused (422)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -84,6 +90,15 @@ class ChatRequest(BaseModel):
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     n: int = Field(1, ge=1, le=1, description="Only one choice is produced.")
+    # what cannot work here is refused rather than ignored: answers are quoted sentences, not generated text
+    tools: list[Any] | None = Field(
+        None, max_length=0, description="Not supported (no tool calls): only null or an empty list."
+    )
+    functions: list[Any] | None = Field(None, max_length=0, description="Not supported: only null or [].")
+    tool_choice: Literal["none"] | None = Field(None, description='Not supported: only null or "none".')
+    response_format: ResponseFormat | None = Field(
+        None, description='Only {"type": "text"}: answers are Markdown text, never JSON.'
+    )
     top_k: int | None = Field(None, ge=1, le=50, description="Our own: passages handed to the composer.")
     filters: FiltersIn | None = Field(None, description="Our own: metadata filters.")
 
