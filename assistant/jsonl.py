@@ -26,6 +26,10 @@ def read_jsonl(path: Path, error: type[AssistantError]) -> Iterator[tuple[int, d
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise error(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
+                except RecursionError:
+                    raise error(
+                        f"{path}:{lineno}: the JSON is nested too deeply to read; flatten it"
+                    ) from None
                 if not isinstance(row, dict):
                     raise error(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
                 yield lineno, row

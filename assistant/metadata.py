@@ -138,6 +138,8 @@ def load_yaml_mapping(text: str, where: str, what: str, *, first_line: int = 1) 
         ) from None
     except yaml.YAMLError as exc:
         raise IngestError(f"{where}: {what} is not valid YAML ({exc.__class__.__name__}); fix it") from exc
+    except ValueError as exc:  # a value YAML parses but cannot build, such as the date 2019-13-02
+        raise IngestError(f"{where}: {what} holds a value that cannot be read ({exc}); fix it") from None
     except RecursionError:
         raise IngestError(f"{where}: {what} is nested too deeply; use flat key: value lines") from None
     if meta is None:

@@ -567,3 +567,15 @@ def test_pdf_page_numbers_and_running_heads_are_no_text_or_headings(tmp_path: Pa
     parsed = _read(_write(pdf, tmp_path / "running.pdf"))
     # without them the running head would be the section of every page and the footer a paragraph
     assert parsed.blocks == [Block("", DIAG, 1), Block("", CONT, 2), Block("", TREAT, 3)]
+
+
+def test_html_with_a_control_character_reference_still_has_its_main_text(tmp_path: Path) -> None:
+    """A single `&#1;` made trafilatura return nothing (found by tests/test_readers_fuzz.py)."""
+    body = "Adults should do at least 150 minutes of moderate aerobic activity every week."
+    page = f"<html><head><title>Activity</title></head><body><article><h1>Activity</h1><p>{body}&#1;</p>" \
+           f"<p>Muscle-strengthening activity on two or more days a week adds to the benefit.&#x1b;</p>" \
+           "</article></body></html>"  # fmt: skip
+    path = tmp_path / "activity.html"
+    path.write_text(page, encoding="utf-8")
+    parsed = _read(path)
+    assert parsed.blocks[0].text == body

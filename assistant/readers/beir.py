@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import IngestError
 from ..jsonl import read_jsonl
@@ -13,22 +12,12 @@ from ..settings import IngestSettings
 from .base import Block, Parsed, normalise, squash, too_big
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The file's (line number, object)s; a line nested too deeply for `json` (RecursionError) is refused."""
-    try:
-        yield from read_jsonl(path, IngestError)
-    except RecursionError:
-        raise IngestError(
-            f"{path}: a line holds JSON nested too deeply to read; write each document as a flat JSON object"
-        ) from None
-
-
 class BeirReader:
     name = "beir-jsonl"
     suffixes = (".jsonl",)
 
     def read(self, path: Path, settings: IngestSettings) -> Iterator[Parsed]:
-        for lineno, row in _rows(path):
+        for lineno, row in read_jsonl(path, IngestError):
             if "_id" not in row:
                 raise IngestError(
                     f"{path}:{lineno}: not a BEIR corpus line (needs a JSON object with '_id' and 'text')"

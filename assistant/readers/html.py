@@ -155,12 +155,16 @@ def decode_html(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+# character references to control characters (&#1;, &#x1b;): one of them makes trafilatura find no text at all
+_CONTROL_REF = re.compile(r"&#(?:x0*(?:[0-8bcef]|1[0-9a-f]|7f)|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127));", re.I)
+
+
 class HtmlReader:
     name = "html"
     suffixes = (".html", ".htm")
 
     def read(self, path: Path, settings: IngestSettings) -> Iterator[Parsed]:
-        html = normalise(decode_html(read_bytes_bounded(path, settings)))
+        html = _CONTROL_REF.sub("", normalise(decode_html(read_bytes_bounded(path, settings))))
         xml = trafilatura.extract(
             html,
             output_format="xml",
