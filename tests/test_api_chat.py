@@ -205,3 +205,76 @@ def test_the_openai_client_sees_a_missing_key_as_an_authentication_error(
             base_url="http://testserver/v1", api_key="s3cret", http_client=client, max_retries=0
         )
         assert right.chat.completions.create(model="m", messages=[GOUT]).choices[0].message.content  # type: ignore[list-item]
+
+
+def webui_task(task: str, output: str) -> dict[str, Any]:
+    """A task request as Open WebUI sends it (its default templates, abridged)."""
+    history = "USER: How is gout treated?\nASSISTANT: Acute gout flares are treated ... [1]\nUSER: And how is it diagnosed?"
+    prompt = (f"### Task:\n{task}\n### Guidelines:\n- Keep it short.\n### Output:\nJSON format: {output}\n"
+              f"### Chat History:\n<chat_history>\n{history}\n</chat_history>")  # fmt: skip
+    return {"role": "user", "content": prompt}
+
+
+@pytest.mark.parametrize(
+    ("task", "output", "key"),
+    [
+        (
+            "Generate a concise, 3-5 word title with an emoji summarizing the chat history.",
+            '{ "title": "..." }',
+            "title",
+        ),
+        (
+            "Generate 1-3 broad tags categorizing the main themes of the chat history.",
+            '{ "tags": [] }',
+            "tags",
+        ),
+        (
+            "Suggest 3-5 relevant follow-up questions or prompts that the user might naturally ask next.",
+            '{ "follow_ups": [] }',
+            "follow_ups",
+        ),
+        (
+            "Analyze the chat history to determine the necessity of generating search queries.",
+            '{ "queries": [] }',
+            "queries",
+        ),
+    ],
+)
+def test_open_webui_task_requests_get_the_json_they_ask_for(
+    client: TestClient,
+    assistant: Assistant,
+    monkeypatch: pytest.MonkeyPatch,
+    task: str,
+    output: str,
+    key: str,
+) -> None:
+    asked: list[list[str]] = []
+
+    def suggest(_hits: object, _answer: object, questions: list[str]) -> list[str]:
+        asked.append(list(questions))
+        return ["How can gout be prevented?"]
+
+    monkeypatch.setattr(assistant, "suggest_followups", suggest)
+    body = chat(client, [webui_task(task, output)])
+    reply = json.loads(body["choices"][0]["message"]["content"])
+    assert list(reply) == [key]
+    if key == "title":
+        assert reply["title"] == "Gout"  # the conversation's topic
+    elif key == "tags":
+        assert reply["tags"] == ["Gout", "Rheumatology"]
+    elif key == "follow_ups":  # what the same conversation suggests through the chat route itself
+        turns = [
+            GOUT,
+            {"role": "assistant", "content": "..."},
+            {"role": "user", "content": "And how is it diagnosed?"},
+        ]
+        assert reply["follow_ups"] == chat(client, turns)["x_answer"]["suggested_followups"]
+        assert reply["follow_ups"] and all(q.endswith("?") for q in reply["follow_ups"])
+    else:
+        assert reply["queries"] == [body["x_answer"]["resolved_query"]] and "Gout" in reply["queries"][0]
+    assert body["choices"][0]["message"]["annotations"] == []
+
+
+def test_an_unknown_task_gets_an_empty_object(client: TestClient) -> None:
+    body = chat(client, [webui_task("Summarise the chat as a poem.", "{}")])
+    assert body["choices"][0]["message"]["content"] == "{}"

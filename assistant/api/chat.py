@@ -30,6 +30,7 @@ from .openai_models import (
 from .responses import CHAT_OK, OPENAI_ERRORS
 from .runtime import current_assistant, run_domain
 from .stream import answer_meta, chat_chunks, url_citations
+from .tasks import answer_task, task_kind
 
 MODEL_ID = "clinical-followup-assistant"
 MAX_HISTORY = 12  # earlier user messages taken into account
@@ -58,6 +59,11 @@ def answer_chat(assistant: Assistant, body: ChatRequest) -> Answer:
     """Answer the last user message, with the earlier ones as its conversation."""
     *earlier, question = body.questions()
     filters = body.filters.to_domain() if body.filters else None
+    kind = task_kind(question)
+    if kind is not None:  # Open WebUI naming, tagging or suggesting for the chat: not a clinical question
+        return answer_task(
+            assistant, kind, question, lambda qs: chat_history(assistant, qs, filters), filters
+        )
     history = chat_history(assistant, earlier, filters)
     return assistant.ask(question, history=history, top_k=body.top_k, filters=filters, remember=False)
 
