@@ -41,8 +41,9 @@ __all__ = ["Corpus", "load_corpus", "make_passages", "normalise", "passage_id", 
 log = logging.getLogger("assistant.ingest")
 
 SKIP_NAMES = {"README.md", "FORMAT.md", "CHANGELOG.md", "LICENSE", "LICENSE.txt", "SOURCE.md"}
-# settings that only refuse input, never change what is read: not part of the source fingerprint
-LIMITS = {"max_file_bytes", "max_front_matter_bytes", "max_passages_per_document"}
+# settings that only refuse input (or leave refused files out), never change what is read from a good file:
+# not part of the source fingerprint
+LIMITS = {"max_file_bytes", "max_front_matter_bytes", "max_passages_per_document", "skip_bad_files"}
 _SIDECAR_HINT = "add it to {sidecar} beside the file, to a metadata.csv row, or give --default KEY=VALUE"
 
 

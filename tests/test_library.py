@@ -234,6 +234,18 @@ def test_cli_review_and_show_history(run_lib: Run, library: Path) -> None:
     assert exit_info.value.code == 2
 
 
+def test_a_library_rebuild_leaves_out_a_bad_file_put_in_by_hand(
+    run_lib: Run, library: Path, incoming: Path
+) -> None:
+    (library / "broken.pdf").write_bytes(b"not a pdf")
+    code, _out, err = run_lib("library", "add", str(text_doc(incoming, "new", **REQUIRED)))
+    assert code == 0 and "left out: " in err and "broken.pdf: not a readable PDF" in err
+    code, out, _err = run_lib("library", "status", "--json")
+    status = json.loads(out)
+    assert status["documents"] == 5 and status["stale"] is False
+    assert [item["file"] for item in status["left_out"]] == [str(library / "broken.pdf")]
+
+
 @pytest.fixture
 def run_lib(cli_run: Run, library: Path, settings: Settings, fake_embedder: FakeEmbedder) -> Run:
     build_from_settings(settings, fake_embedder, progress=False)

@@ -35,8 +35,12 @@ def rebuild(settings: Settings) -> dict[str, Any]:
     from ..embed import SentenceTransformerEmbedder
     from ..service import build_from_settings
 
+    # a file put into the library folder by hand that cannot be read is left out (and listed), not fatal
+    lenient = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"skip_bad_files": True})}
+    )
     folder = build_from_settings(
-        settings, SentenceTransformerEmbedder(settings.model), progress=False, log=_eprint
+        lenient, SentenceTransformerEmbedder(settings.model), progress=False, log=_eprint
     )
     manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     now = manifest.get("embedded_now", {})
