@@ -1,11 +1,13 @@
 """Embeddings kept between builds, so a build embeds only text it has not embedded before.
 
-Vectors are stored per model in `<cache_dir>/embeddings/<model key>/` as shards: `shard-NNNNNN.vectors.npy`
-(float32, one row per text) and `shard-NNNNNN.keys.npy` (the sha256 of each text, a row of 32 bytes). A shard is written
-as soon as its texts are embedded (vectors first, then keys, each by rename), so a killed build keeps every
-shard it finished and loses at most the one it was computing; the keys file is the shard's commit mark, and
-a shard without one is ignored. Vectors from different models never mix: the folder is keyed by the model name
-and its dimension. Shards are read memory-mapped.
+Vectors are stored per model in `<cache_dir>/embeddings/<model key>/` as shards:
+`shard-<writer>-NNNNNN.vectors.npy` (float32, one row per text) and `shard-<writer>-NNNNNN.keys.npy` (the
+sha256 of each text, a row of 32 bytes), where `<writer>` is a token of the build that wrote it, so builds
+sharing the cache never overwrite each other's shards. A shard is written as soon as its texts are embedded
+(vectors first, then keys, each by rename), so a killed build keeps every shard it finished and loses at most
+the one it was computing; the keys file is the shard's commit mark, and a shard without one is ignored.
+Vectors from different models never mix: the folder is keyed by the model name and its dimension. Shards are
+read memory-mapped.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -66,11 +69,10 @@ class EmbeddingCache:
             ):
                 continue
             self._add(keys, vectors)
-        self._next = self._shard_number()
-
-    def _shard_number(self) -> int:
-        numbers = [int(p.name.split("-")[1].split(".")[0]) for p in self.folder.glob("shard-*.npy")]
-        return max(numbers, default=-1) + 1
+        # shard names carry a token of this writer, so two builds sharing the cache never overwrite each
+        # other's shards (which would pair one build's keys with the other's vectors)
+        self._token = uuid.uuid4().hex[:12]
+        self._next = 0
 
     def _add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         shard = len(self._vectors)
@@ -106,7 +108,7 @@ class EmbeddingCache:
             )
             # raw digest bytes as uint8 rows: a fixed-width bytes dtype would drop a digest's trailing NULs
             keys = np.frombuffer(b"".join(text_key(t) for t in chunk), dtype=np.uint8).reshape(-1, KEY_BYTES)
-            name = f"shard-{self._next:06d}"
+            name = f"shard-{self._token}-{self._next:06d}"
             _write_atomic(self.folder / f"{name}.vectors.npy", vectors)
             _write_atomic(self.folder / f"{name}.keys.npy", keys)
             self._next += 1

@@ -198,6 +198,21 @@ def test_the_embedding_cache_embeds_only_new_text_and_gives_the_same_vectors(tmp
     np.testing.assert_allclose(vectors, embedder.embed_documents(texts), atol=1e-6)
 
 
+def test_two_builds_sharing_the_cache_never_overwrite_each_others_shards(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    folder = model_folder(tmp_path, embedder)
+    first, second = EmbeddingCache(folder, 64), EmbeddingCache(folder, 64)  # both opened before either writes
+    a = [f"first build text {i}" for i in range(6)]
+    b = [f"second build passage {i} on asthma" for i in range(6)]
+    first.embed(a, embedder, batch_size=4, shard_size=3)
+    second.embed(b, embedder, batch_size=4, shard_size=3)
+    assert len(list(folder.glob("shard-*.keys.npy"))) == 4
+    after = EmbeddingCache(folder, 64)
+    vectors, embedded = after.embed(a + b, embedder, batch_size=4, shard_size=3)
+    assert embedded == 0
+    np.testing.assert_allclose(vectors, embedder.embed_documents(a + b), atol=1e-6)
+
+
 def test_another_model_never_shares_vectors(tmp_path: Path) -> None:
     class Other(FakeEmbedder):
         name = "other-model"
