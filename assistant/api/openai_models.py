@@ -47,7 +47,7 @@ HAS_QUESTION: dict[str, Any] = {
         "role": {"const": "user"},
         "content": {
             "anyOf": [
-                {"type": "string", "pattern": r"\S"},
+                {"type": "string", "pattern": r"[^\W_]"},  # a letter or digit: a question in words
                 {
                     "type": "array",
                     "contains": {
@@ -55,7 +55,7 @@ HAS_QUESTION: dict[str, Any] = {
                         "required": ["type", "text"],
                         "properties": {
                             "type": {"const": "text"},
-                            "text": {"type": "string", "pattern": r"\S"},
+                            "text": {"type": "string", "pattern": r"[^\W_]"},
                         },
                     },
                 },
