@@ -99,6 +99,18 @@ def test_add_with_defaults_writes_only_the_missing_fields_into_a_sidecar(
     )
 
 
+@pytest.mark.parametrize("into", ["../outside", "/tmp/abs", "a/../../b", ".library", "x/.hidden"])
+def test_into_must_name_a_subfolder_of_the_library(
+    settings: Settings, library: Path, incoming: Path, into: str
+) -> None:
+    path = text_doc(incoming, "g", **REQUIRED)
+    with pytest.raises(ops.LibraryError, match="name a subfolder of the library"):
+        ops.add(settings, [path], by="t", into=into)
+    with pytest.raises(ops.LibraryError, match="name a subfolder of the library"):
+        ops.sync(settings, incoming, by="t", into=into)
+    assert not (library.parent / "outside").exists()
+
+
 def test_a_folder_csv_row_travels_with_its_file(settings: Settings, library: Path, incoming: Path) -> None:
     text_doc(incoming, "row")
     (incoming / "metadata.csv").write_text(

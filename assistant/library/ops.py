@@ -134,16 +134,27 @@ def add(
     """Copy files (or every readable file of folders) into the library. A file that cannot be read is
     `skipped` (its change says why) and the rest go on."""
     library = settings.library_dir
+    folder = _subfolder(into) if into else Path()
     files = _files(paths)
     if not files:
         raise LibraryError(f"no readable files in {', '.join(map(str, paths))}")
     changes = []
     for path, rel in files:
         try:
-            changes.append(_add_one(settings, path, library / into / rel, by, dict(defaults or {})))
+            changes.append(_add_one(settings, path, library / folder / rel, by, dict(defaults or {})))
         except IngestError as exc:
             changes.append(Change("skipped", str(Path(into) / rel), detail=str(exc)))
     return changes
+
+
+def _subfolder(into: str) -> Path:
+    """A library subfolder as given (`--into`): relative, inside the library, not hidden."""
+    path = Path(into)
+    if path.is_absolute() or any(part in ("..", "") or part.startswith(".") for part in path.parts):
+        raise LibraryError(
+            f"--into {into!r}: name a subfolder of the library, such as 'guidelines/cardiology'"
+        )
+    return path
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -236,7 +247,7 @@ def sync(settings: Settings, folder: Path, *, by: str, into: str | None = None) 
     if not folder.is_dir():
         raise LibraryError(f"{folder}: not a folder; sync mirrors a folder into the library")
     library = settings.library_dir
-    target = library / (into if into is not None else folder.name)
+    target = library / _subfolder(into if into is not None else folder.name)
     if target.resolve() == library.resolve():
         raise LibraryError(
             "sync needs its own subfolder of the library (--into NAME), not the library itself"
