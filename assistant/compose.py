@@ -24,6 +24,10 @@ from .vocab.reading import Reading, reading_of_part
 from .vocab.words import QUESTION_WORDS
 
 ABSTAIN_TEXT = "The indexed sources do not answer this question."
+NO_MATCH_TEXT = (
+    "No source matches these filters (source types, years, topics or specialties): widen or clear them to search "
+    "every source."
+)
 
 # Canonical order of section headings (what clinicians ask, in the order they ask it).
 SECTION_ORDER = [
@@ -243,6 +247,11 @@ def _abstain(
         text += " They never mention " + ", ".join(f'"{n}"' for n in unknown_names) + "."
     if topics:
         text += " The nearest topics they cover: " + "; ".join(topics) + "."
+    return abstention(question, query, conversation_id, text)
+
+
+def abstention(question: str, query: str, conversation_id: str | None, text: str) -> Answer:
+    """An answer that quotes nothing and says why (`text`)."""
     return Answer(
         conversation_id=conversation_id,
         question=question,

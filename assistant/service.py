@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .calibration import apply_calibration, load_calibration, needs_calibration
-from .compose import compose
+from .compose import NO_MATCH_TEXT, abstention, compose
 from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
 from .errors import AssistantError, IndexNotFound, InvalidQuestion, PassageNotFound
@@ -239,7 +239,10 @@ class Assistant:
         hits = self.retrieve(resolution, top_k or self.settings.retrieval.top_k, filters)
         t2 = time.perf_counter()
         follow_up_topic = resolution.topic if resolution.depends else None
-        answer = self.compose(reading, resolution.query, hits, conversation_id, follow_up_topic)
+        if not hits and filters is not None and not filters.is_empty() and self.filtered_out(filters):
+            answer = abstention(reading.question, resolution.query, conversation_id, NO_MATCH_TEXT)
+        else:
+            answer = self.compose(reading, resolution.query, hits, conversation_id, follow_up_topic)
         answer.suggested_followups = self.suggest_followups(
             hits, answer, [*(h.question for h in history), question]
         )
@@ -378,6 +381,11 @@ class Assistant:
         if self._suggester is None:
             self._suggester = Suggester(self.index, self.answers)
         return self._suggester
+
+    def filtered_out(self, filters: Filters) -> bool:
+        """Whether `filters` leave no passage of the index to search."""
+        allowed = self.retriever.allowed_rows(filters)
+        return allowed is not None and not len(allowed)
 
     def suggest_followups(self, hits: Sequence[Hit], answer: Answer, asked: Sequence[str]) -> list[str]:
         """Two to four questions about the answer's topic that nobody asked and the index answers."""

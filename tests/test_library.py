@@ -346,3 +346,12 @@ def test_coverage_counts_what_answers_may_quote(run_lib: Run, settings: Settings
     with TestClient(create_app(settings, a)) as client:
         served = client.get("/v1/library/coverage").json()
     assert served["documents"] == 3 and served["source_types"] == {"guideline": 2, "review": 1}
+
+
+def test_filters_that_keep_nothing_say_so(assistant: Assistant) -> None:
+    from assistant.types import Filters
+
+    answer = assistant.ask("How is gout treated?", filters=Filters(year_min=2030))
+    assert answer.abstained and answer.answer_text.startswith("No source matches these filters")
+    kept = assistant.ask("How is gout treated?", filters=Filters(year_min=2019))
+    assert not kept.abstained  # a filter that keeps the gout guideline (2020) still answers

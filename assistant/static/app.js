@@ -47,7 +47,11 @@
     const parts = [];
     if (f && f.source_types) parts.push(f.source_types.map((t) => BADGES[t] || t).join(", "));
     if (f && (f.year_min || f.year_max)) parts.push((f.year_min || "…") + "–" + (f.year_max || "…"));
-    $("filter-summary").textContent = parts.length ? "Only: " + parts.join("; ") : "No filters: all sources.";
+    const crossed = f && f.year_min && f.year_max && f.year_min > f.year_max;
+    $("filter-summary").textContent = crossed
+      ? "The 'from' year is after the 'to' year: no source can match. Swap them."
+      : parts.length ? "Only: " + parts.join("; ") : "No filters: all sources.";
+    $("filter-summary").className = crossed ? "error" : "muted";
     $("toggle-filters").textContent = parts.length ? "Filters (" + parts.length + ")" : "Filters";
   }
 
@@ -390,6 +394,7 @@
     });
     $("toggle-about").addEventListener("click", showAbout);
     $("filters").addEventListener("change", describeFilters);
+    $("filters").addEventListener("input", describeFilters);  // the summary follows typing, not only blur
     $("new-conversation").addEventListener("click", newConversation);
     $("close-source").addEventListener("click", closeSource);
     document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeSource(); });

@@ -117,6 +117,12 @@ def test_filters_restrict_the_sources(page: Any, api: str) -> None:
     turn = ask(page, "How is asthma treated?")  # the gout guideline is from 2020, the asthma one from 2022
     titles = turn.locator(".references .ref-title").all_inner_texts()
     assert titles == ["Test guideline on asthma"]
+    page.fill("#year-min", "2030")  # nothing is that new: the answer says so, not "the sources do not answer"
+    page.dispatch_event("#year-min", "change")
+    turn = ask(page, "How is asthma treated?")
+    assert turn.locator(".abstained").inner_text().startswith("No source matches these filters")
+    page.locator("#year-max").press_sequentially("2020")  # typed: the summary follows each key
+    assert page.locator("#filter-summary").inner_text().startswith("The 'from' year is after the 'to' year")
 
 
 def test_passage_markup_renders_as_text(page: Any, api: str, artifacts: Path) -> None:
