@@ -206,6 +206,20 @@ def test_review_is_recorded_applied_at_the_next_build_and_checked(
         ops.review(settings, "gout-test-guideline", "approved", by=" ")
 
 
+def test_concurrent_reviews_lose_no_record(
+    settings: Settings, fake_embedder: FakeEmbedder, library: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    build_from_settings(settings, fake_embedder, progress=False)
+    ids = sorted(ops.documents(settings))
+    jobs = [(doc_id, status) for doc_id in ids for status in ("submitted", "approved")]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda job: ops.review(settings, job[0], job[1], by="Dr " + job[1]), jobs * 3))
+    assert set(reviews(library)) == set(ids)
+    assert len(list(audit_entries(library))) == len(jobs) * 3
+
+
 def test_the_audit_log_survives_a_torn_last_line(library: Path, settings: Settings, incoming: Path) -> None:
     ops.add(settings, [text_doc(incoming, "a", **REQUIRED)], by="x")
     with (library / ".library" / "audit.jsonl").open("a", encoding="utf-8") as handle:

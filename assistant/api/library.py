@@ -22,6 +22,7 @@ from ..library import ops
 from ..library.cli import status as library_status
 from ..library.state import audit_entries
 from ..readers import SUFFIXES
+from ..service import require_unicode
 from ..settings import Settings
 from ..types import REVIEW_STATUSES, Document
 from .edge import key_matches, presented_key
@@ -95,6 +96,8 @@ def _settings(request: Request) -> Settings:
 
 
 def _who(request: Request, by: str | None) -> str:
+    if by:
+        require_unicode(by, "by")
     return by or f"api:{getattr(request.state, 'principal', None) or 'admin'}"
 
 
@@ -140,6 +143,7 @@ class LibraryDocumentDetail(LibraryDocument):
             responses=ADMIN_ERRORS, summary="One document's metadata and history")  # fmt: skip
 async def library_show(doc_id: str, request: Request) -> LibraryDocumentDetail:
     settings = _settings(request)
+    require_unicode(doc_id, "the document id")
     doc = await _run(ops.find, settings, doc_id)
     entries = await _run(lambda: list(audit_entries(settings.library_dir)))
     history = [
@@ -157,6 +161,7 @@ async def library_upload(
     name: str, request: Request, by: str | None = Query(None, max_length=200)
 ) -> ChangesOut:
     settings = _settings(request)
+    require_unicode(name, "the file name")
     if not _NAME.match(name) or Path(name).suffix.lower() not in SUFFIXES:
         raise HTTPException(
             422,
@@ -183,6 +188,7 @@ async def library_remove(
     doc_id: str, request: Request, by: str | None = Query(None, max_length=200)
 ) -> ChangesOut:
     settings = _settings(request)
+    require_unicode(doc_id, "the document id")
     change = await _run(ops.remove, settings, doc_id, by=_who(request, by))
     return await _changed(request, [change])
 
@@ -191,5 +197,6 @@ async def library_remove(
              status_code=202, responses=ADMIN_ERRORS, summary="Record a document's review")  # fmt: skip
 async def library_review(doc_id: str, body: ReviewIn, request: Request) -> ChangesOut:
     settings = _settings(request)
+    require_unicode(doc_id, "the document id")
     change = await _run(ops.review, settings, doc_id, body.status, by=body.by, note=body.note)
     return await _changed(request, [change])

@@ -28,7 +28,7 @@ from ..loader import current_generation
 from ..settings import Settings
 from ..sidecars import SIDECAR_SUFFIXES, is_sidecar, metadata_for, sidecar_candidates
 from ..types import REVIEW_STATUSES, Document
-from .state import audit, removed_dir, set_review, state_dir
+from .state import audit, library_lock, removed_dir, set_review, state_dir
 
 
 class LibraryError(IngestError):
@@ -165,6 +165,11 @@ def _add_one(settings: Settings, path: Path, dest: Path, by: str, defaults: dict
     """Stage a copy of the file inside the library with its metadata (its sidecar, its folder's CSV row and
     the defaults it lacks, as one sidecar), check the copy, then move it into place: what was checked is
     exactly what is stored, even when the original changes meanwhile."""
+    with library_lock(settings.library_dir):
+        return _add_locked(settings, path, dest, by, defaults)
+
+
+def _add_locked(settings: Settings, path: Path, dest: Path, by: str, defaults: dict[str, Any]) -> Change:
     library = settings.library_dir
     staging = state_dir(library) / "staging" / uuid.uuid4().hex
     staged = staging / dest.name
@@ -215,9 +220,12 @@ def remove(settings: Settings, doc_id: str, *, by: str) -> Change:
             f"{doc_id}: {path.name} holds {len(others)} documents ({', '.join(sorted(others)[:5])} ...); "
             "remove the whole file with `assistant library remove` on each, or edit the file"
         )
-    _move_away(library, path, removed_dir(library))
     rel = str(path.relative_to(library))
-    audit(library, "removed", by, file=rel, doc_id=doc_id)
+    with library_lock(library):
+        if not path.is_file():
+            raise NotInLibrary(f"{doc_id}: its file {rel} was removed meanwhile")
+        _move_away(library, path, removed_dir(library))
+        audit(library, "removed", by, file=rel, doc_id=doc_id)
     return Change("removed", rel, (doc_id,))
 
 
@@ -236,8 +244,9 @@ def review(settings: Settings, doc_id: str, status: str, *, by: str, note: str =
     }
     if note:
         record["note"] = note
-    set_review(library, doc_id, record)
-    audit(library, "reviewed", by, file=doc.source_file or "", doc_id=doc_id, detail=status)
+    with library_lock(library):
+        set_review(library, doc_id, record)
+        audit(library, "reviewed", by, file=doc.source_file or "", doc_id=doc_id, detail=status)
     return Change("reviewed", doc.source_file or "", (doc_id,), status)
 
 
@@ -265,7 +274,10 @@ def sync(settings: Settings, folder: Path, *, by: str, into: str | None = None) 
         rel = path.relative_to(target)
         if rel in wanted or any(part.startswith(".") for part in rel.parts):
             continue
-        _move_away(library, path, when)
+        with library_lock(library):
+            if not path.is_file():
+                continue
+            _move_away(library, path, when)
+            audit(library, "removed", by, file=str(path.relative_to(library)), detail=f"gone from {folder}")
         changes.append(Change("removed", str(path.relative_to(library))))
-        audit(library, "removed", by, file=str(path.relative_to(library)), detail=f"gone from {folder}")
     return changes

@@ -5,12 +5,15 @@
     reviews.json    review status per document id (review_status, reviewed_by, last_reviewed, note), written
                     atomically; ingest applies it over the files' own metadata
     removed/        every file removed or replaced, under the time of its removal: nothing is lost
+    .lock           held (an OS file lock) by each change, so concurrent changes never lose one another
 
 Hidden folders are never read as documents.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -26,6 +29,20 @@ REVIEW_KEYS = ("review_status", "reviewed_by", "last_reviewed")
 
 def state_dir(library: Path) -> Path:
     return library / STATE
+
+
+@contextlib.contextmanager
+def library_lock(library: Path) -> Iterator[None]:
+    """Hold the library's change lock (an OS lock on `.library/.lock`): one change at a time, across the
+    server's threads and any CLI process, so no review record or file move is lost to a concurrent one."""
+    path = state_dir(library) / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def now() -> str:
