@@ -27,8 +27,8 @@ from typing import Any
 
 from .duplicates import drop_duplicate_passages
 from .errors import IngestError
-from .library.state import REVIEW_KEYS, reviews, state_dir
-from .metadata import clean_text, document_from_meta
+from .library.state import reviews, state_dir
+from .metadata import clean_text, document_from_meta, review_fields
 from .parsecache import cached_read
 from .passages import make_passages, passage_id
 from .readers import SUFFIXES, Parsed, normalise, reader_for
@@ -103,8 +103,19 @@ def read_file(
     root: Path | None = None,
 ) -> Iterator[tuple[Document, list[Passage]]]:
     """Every document of one file with its passages; `IngestError` naming the file on any problem."""
-    for parsed in reader_for(path).read(path, settings):
-        found = _document(parsed, path, root, defaults or {}, settings)
+    return documents_of(reader_for(path).read(path, settings), path, settings, defaults, root)
+
+
+def documents_of(
+    parsed: Iterable[Parsed],
+    path: Path,
+    settings: IngestSettings,
+    defaults: Mapping[str, Any] | None = None,
+    root: Path | None = None,
+) -> Iterator[tuple[Document, list[Passage]]]:
+    """The documents (with passages) of what a reader found in `path`, its sidecar and `defaults` applied."""
+    for one in parsed:
+        found = _document(one, path, root, defaults or {}, settings)
         if found is not None:
             yield found
 
@@ -178,19 +189,7 @@ def source_fingerprint(
 
 def _with_review(doc: Document, record: Mapping[str, Any], where: str) -> Document:
     """The document with the library's review record (`assistant library review`) over its own fields."""
-    merged = document_from_meta(
-        {**doc.__dict__, **{k: record.get(k) for k in REVIEW_KEYS}},
-        doc.doc_id,
-        where,
-        requires_link=False,
-        source_file=doc.source_file,
-    )
-    return dataclasses.replace(
-        doc,
-        review_status=merged.review_status,
-        reviewed_by=merged.reviewed_by,
-        last_reviewed=merged.last_reviewed,
-    )
+    return dataclasses.replace(doc, **review_fields(record, where))
 
 
 def _newer(a: Document, b: Document) -> bool:

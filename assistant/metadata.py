@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import yaml
@@ -206,6 +207,21 @@ def _review_status(value: object, where: str) -> str | None:
     return text or None
 
 
+class ReviewFields(TypedDict):
+    review_status: str | None
+    reviewed_by: str | None
+    last_reviewed: str | None
+
+
+def review_fields(meta: Mapping[str, Any], where: str) -> ReviewFields:
+    """A document's review fields (status, reviewer, date) from a metadata mapping or a review record, made safe."""
+    return ReviewFields(
+        review_status=_review_status(meta.get("review_status"), where),
+        reviewed_by=_text(meta.get("reviewed_by")),
+        last_reviewed=safe_date(meta.get("last_reviewed"), where, "last_reviewed"),
+    )
+
+
 def document_from_meta(
     meta: dict[str, Any],
     doc_id: str,
@@ -243,9 +259,7 @@ def document_from_meta(
         doi=safe_doi(meta.get("doi"), where),
         topic=_text(meta.get("topic")),
         specialty=_text(meta.get("specialty")),
-        review_status=_review_status(meta.get("review_status"), where),
-        reviewed_by=_text(meta.get("reviewed_by")),
-        last_reviewed=safe_date(meta.get("last_reviewed"), where, "last_reviewed"),
+        **review_fields(meta, where),
         last_updated=safe_date(meta.get("last_updated"), where, "last_updated"),
         keywords=_keywords(meta.get("keywords")),
         source_file=source_file,

@@ -28,7 +28,6 @@ _CODE = (
     "metadata.py",
     "sentences.py",
     "sidecars.py",
-    "duplicates.py",
     "types.py",
 )
 

@@ -23,8 +23,9 @@ from typing import Any
 import yaml
 
 from ..errors import AssistantError, IngestError
-from ..ingest import iter_library, load_corpus, read_file
+from ..ingest import documents_of, iter_library, load_corpus
 from ..loader import current_generation
+from ..readers import Parsed, reader_for
 from ..settings import Settings
 from ..sidecars import SIDECAR_SUFFIXES, is_sidecar, metadata_for, sidecar_candidates
 from ..types import REVIEW_STATUSES, Document
@@ -86,10 +87,6 @@ def file_of(settings: Settings, doc: Document) -> Path:
     )
 
 
-def _check(path: Path, settings: Settings, defaults: Mapping[str, Any]) -> list[Document]:
-    return [doc for doc, _passages in read_file(path, settings.ingest, defaults)]
-
-
 def _files(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
     """(file, path relative to where it goes) for files and folders given."""
     out: list[tuple[Path, Path]] = []
@@ -110,16 +107,13 @@ def _move_away(library: Path, path: Path, when: Path) -> None:
         shutil.move(str(part), target)
 
 
-def _missing_defaults(path: Path, settings: Settings, defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """The defaults that the file's own metadata and sidecar lack: written into its sidecar, so they last."""
-    if not defaults:
-        return {}
-    from ..readers import reader_for
-
+def _missing(parsed: list[Parsed], beside: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults that the file's own metadata and what lies beside it lack: written into its sidecar, so
+    they last."""
     own: dict[str, Any] = {}
-    for parsed in reader_for(path).read(path, settings.ingest):
-        own |= parsed.meta
-    own |= metadata_for(path)
+    for one in parsed:
+        own |= one.meta
+    own |= beside
     return {k: v for k, v in defaults.items() if own.get(k) in (None, "")}
 
 
@@ -176,16 +170,18 @@ def _add_locked(settings: Settings, path: Path, dest: Path, by: str, defaults: d
     side_name = dest.name + SIDECAR_SUFFIXES[0]
     try:
         staging.mkdir(parents=True)
-        beside = {**_missing_defaults(path, settings, defaults), **metadata_for(path)}
         try:
             shutil.copyfile(path, staged)
         except OSError as exc:
             raise IngestError(f"{path}: cannot be copied ({exc.strerror})") from exc
-        if beside:
-            text = yaml.safe_dump(beside, sort_keys=True, allow_unicode=True)
-            (staging / side_name).write_text(text, encoding="utf-8")
-        try:
-            ids = tuple(d.doc_id for d in _check(staged, settings, {}))
+        try:  # the copy is read once: for its own metadata, then for its documents
+            parsed = list(reader_for(staged).read(staged, settings.ingest))
+            beside = metadata_for(path)
+            beside = {**_missing(parsed, beside, defaults), **beside}
+            if beside:
+                text = yaml.safe_dump(beside, sort_keys=True, allow_unicode=True)
+                (staging / side_name).write_text(text, encoding="utf-8")
+            ids = tuple(d.doc_id for d, _passages in documents_of(parsed, staged, settings.ingest))
         except IngestError as exc:  # named after the file the user gave, not the staged copy
             message = str(exc).replace(str(staging / side_name), f"{path} (its metadata)")
             raise IngestError(message.replace(str(staged), str(path))) from None
@@ -208,13 +204,14 @@ def _add_locked(settings: Settings, path: Path, dest: Path, by: str, defaults: d
 def remove(settings: Settings, doc_id: str, *, by: str) -> Change:
     """Move a document's file out of the library (under `.library/removed/`)."""
     library = settings.library_dir
-    doc = find(settings, doc_id)
+    indexed = documents(settings)
+    doc = indexed.get(doc_id) or find(settings, doc_id)
     path = file_of(settings, doc)
     if not path.resolve().is_relative_to(library.resolve()):
         raise LibraryError(
             f"{doc_id}: its file {path} is outside the library folder {library}; remove it there"
         )
-    others = [d.doc_id for d in documents(settings).values() if d.source_file == doc.source_file]
+    others = [d.doc_id for d in indexed.values() if d.source_file == doc.source_file]
     if len(others) > 1:
         raise LibraryError(
             f"{doc_id}: {path.name} holds {len(others)} documents ({', '.join(sorted(others)[:5])} ...); "

@@ -24,7 +24,6 @@ from typing import Any
 from ..errors import IngestError
 
 STATE = ".library"
-REVIEW_KEYS = ("review_status", "reviewed_by", "last_reviewed")
 
 
 def state_dir(library: Path) -> Path:
