@@ -22,7 +22,7 @@ from starlette.routing import Match
 from ..errors import AssistantError
 from ..service import Assistant
 from ..settings import Settings, get_settings
-from . import chat, library, native
+from . import chat, library, native, tokens
 from .edge import Edge, error_content
 from .lifecycle import lifespan_for
 from .models import Health, Ready
@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(native.router)
     app.include_router(chat.router)
     app.include_router(library.router)
+    app.include_router(tokens.router)
     finish_openapi(app, settings)
     api = settings.api
     app.add_middleware(

@@ -25,6 +25,9 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .tokens import PREFIX as TOKEN_PREFIX
+from .tokens import Verdict, verify
+
 ACCESS_LOG = "assistant.api.access"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 PROTECTED_PREFIX = "/v1/"
@@ -202,16 +205,24 @@ class Edge:
             return None
         key = presented_key(headers)
         address = (scope.get("client") or ("?",))[0]
-        if self.api_keys and not key_matches(key, self.api_keys):
+        token = verify(key, self.api_keys) if key and key.startswith(TOKEN_PREFIX) and self.api_keys else None
+        if self.api_keys and not key_matches(key, self.api_keys) and not isinstance(token, Verdict):
             wait = self.auth_failures.acquire(address)
             if wait > 0:
                 detail = "too many requests with a wrong or missing API key from this address; retry later"
                 return 429, "RateLimited", detail, {"Retry-After": str(math.ceil(wait))}
             detail = "a valid API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+            if isinstance(token, str):
+                detail = token
             return 401, "Unauthorized", detail, {"WWW-Authenticate": "Bearer"}
-        if self.api_keys and key:
+        client = "ip:" + address
+        if isinstance(token, Verdict):  # a widget's short-lived token: the subject's own conversations
+            scope["state"]["principal"] = principal_of(token.key + "\0" + token.subject)
+            scope["state"]["widget_token"] = True
+        elif self.api_keys and key:
             scope["state"]["principal"] = principal_of(key)
-        client = "key:" + key if self.api_keys and key else "ip:" + address
+            scope["state"]["api_key"] = key
+            client = "key:" + key
         wait = self.limiter.acquire(client)
         if wait > 0:
             detail = f"rate limit of {self.limiter.per_minute} requests a minute reached; retry later"
