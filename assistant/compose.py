@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
+from .audience import PATIENT_SOURCES, lift, readable_first
 from .embed import Vectors
 from .evidence import Abstention, Candidate, lead_pool
 from .lead import lead_adjustment, profile
@@ -19,6 +20,7 @@ from .lexical import terms
 from .render import DISCLAIMER, escape_markdown, reference, render_markdown, render_text
 from .scorer import LeadScorer, applies, may_lead
 from .settings import ComposerSettings
+from .themes import theme, theme_key
 from .types import Answer, AnswerSentence, Hit
 from .vocab.reading import Reading, reading_of_part
 from .vocab.words import QUESTION_WORDS
@@ -29,21 +31,9 @@ NO_MATCH_TEXT = (
     "every source."
 )
 
-# Canonical order of section headings (what clinicians ask, in the order they ask it).
-SECTION_ORDER = [
-    "overview", "epidemiology", "causes and risk factors", "presentation", "diagnosis", "differential diagnosis",
-    "assessment", "treatment", "monitoring", "prevention", "prognosis", "special populations", "referral",
-    "study design", "key findings", "results", "limitations",
-]  # fmt: skip
-
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _section_key(section: str) -> tuple[int, str]:
-    s = section.strip().lower()
-    return (SECTION_ORDER.index(s) if s in SECTION_ORDER else len(SECTION_ORDER), s)
 
 
 def _redundant(c: Candidate, chosen: Sequence[Candidate], threshold: float) -> bool:
@@ -81,6 +71,7 @@ def compose(
     reading: Reading | None = None,
     topics: Collection[str] | None = None,
     lead_scorer: LeadScorer | None = None,
+    patient: tuple[float, float] | None = None,
 ) -> Answer:
     """Build the answer for `question` (retrieval query `query`) from `hits`. Pure and deterministic.
 
@@ -91,6 +82,9 @@ def compose(
     the lead is the sentence that gives that kind of answer for those people, one lead per part. `topics`, when
     given, are the topics the answer may quote (sentences of documents on other topics are left out).
     `lead_scorer`, when given, chooses each lead among the usable sentences (else the hand-set adjustment).
+    `patient`, given for the patient audience as (boost, tie), adds `boost` to the scores of sentences from
+    patient-information sources and then puts the more readable of sentences scoring within `tie` of one
+    another first.
     """
     pool = lead_pool(
         question,
@@ -107,6 +101,10 @@ def compose(
     if isinstance(pool, Abstention):
         return _abstain(question, query, hits, conversation_id, pool.unknown_names)
     usable = pool
+    if patient is not None:
+        boost, tie = patient
+        leaflet = [h.document.source_type in PATIENT_SOURCES for h in hits]
+        usable = readable_first(lift(pool, boost, lambda c: leaflet[c.hit_rank]), tie)
     chosen = _leads(usable, reading, settings, hits, lead_scorer)
     leads = len(chosen)
     distinct = leads
@@ -199,8 +197,8 @@ def _render(
     lead_groups, rest = groups[:leads], groups[leads:]
     by_section: dict[str, list[list[Candidate]]] = {}
     for g in rest:
-        by_section.setdefault(g[0].section or "", []).append(g)
-    ordered_sections = sorted(by_section, key=_section_key)
+        by_section.setdefault(theme(g[0].section or ""), []).append(g)
+    ordered_sections = sorted(by_section, key=theme_key)
     use_headings = len([s for s in ordered_sections if s]) >= 2
     sequence: list[tuple[str | None, list[Candidate]]] = [(None, g) for g in lead_groups]
     for section in ordered_sections:

@@ -92,6 +92,11 @@ class SentenceTransformerEmbedder:
             self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
 
+    def count_tokens(self, text: str) -> int:
+        """How many tokens the model's tokenizer makes of `text` (no special tokens, no truncation)."""
+        tokenizer = self._model.tokenizer
+        return len(tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+
     def embed_documents(
         self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False
     ) -> Vectors:

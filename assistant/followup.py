@@ -226,3 +226,34 @@ def _carry(question: str, topic: str, last: TurnContext) -> str:
         w for w in _TOKEN.findall(surface_topic(last.resolved_query)) if terms(w) and terms(w)[0] not in own
     ]
     return " ".join([question, topic, *subject])
+
+
+_OPENER = re.compile(
+    r"^\s*(?:(?:and|but|so|also|ok|okay)\b[\s,]*)*(?:(?:what|how) about|what of|same for)?\s*", re.IGNORECASE
+)
+_RELATION = re.compile(
+    r"^(?:in|for|with|without|during|after|before|if|when|while|on|under|over|at|among|from|by|vs|versus)\b",
+    re.IGNORECASE,
+)
+_IT = re.compile(r"\b(?:it|this|that|the (?:disease|condition|disorder|illness|syndrome|infection))\b", re.I)
+
+
+def read_as(plain: str, resolution: Resolution) -> str:
+    """The question as read, in words a clinician reads: `plain` (shorthand expanded, typos corrected) and,
+    for a follow-up, the conversation's topic put where the question leans on it ("and in black patients?"
+    about hypertension reads "hypertension in black patients")."""
+    text = re.sub(r"\s+", " ", plain).strip().rstrip("?.! ")
+    topic = resolution.topic.strip()
+    if not resolution.depends or not topic:
+        return text
+    name = topic[0].lower() + topic[1:] if topic[1:2].islower() else topic
+    rest = _OPENER.sub("", text, count=1).strip(" ,")
+    if not rest:
+        return name
+    if set(terms(topic)) <= set(terms(rest)):
+        return rest
+    if _RELATION.match(rest):
+        return f"{name} {rest}"
+    if _IT.search(rest):
+        return _IT.sub(name, rest, count=1)
+    return f"{rest} in {name}"

@@ -4,7 +4,7 @@ a per-document cap for source diversity and an optional cross-encoder reranker."
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -208,11 +208,13 @@ class IndexRetriever:
         *,
         max_per_doc: int | None = None,
         prefer_topic: str | None = None,
+        prefer_source_types: Collection[str] = (),
     ) -> list[Hit]:
         """The best `k` passages for `query` among those `filters` and the withheld documents allow (both
         pushed into the searches). `prefer_topic` (a follow-up's conversation topic) lifts the passages of
         that topic's documents: their ranking is fused in once more, so they win unless others match much
-        better."""
+        better. `prefer_source_types` (the audience's) lifts the passages of those source types the same way,
+        when the ranking holds others too."""
         if k <= 0 or not query.strip():
             return []
         ranked, components = self.ranking(query, self._depth(k, filters), self.allowed_rows(filters))
@@ -222,6 +224,12 @@ class IndexRetriever:
             on_topic = [(i, s) for i, s in ranked if _topic_of(docs[passages[i].doc_id]) == prefer_topic]
             if on_topic:
                 ranked = rrf([ranked, on_topic], self.settings.rrf_k)
+        if prefer_source_types:
+            lifted = [
+                (i, s) for i, s in ranked if docs[passages[i].doc_id].source_type in prefer_source_types
+            ]
+            if lifted and len(lifted) < len(ranked):
+                ranked = rrf([ranked, lifted], self.settings.rrf_k)
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked)
         cap = max_per_doc if max_per_doc is not None else self.settings.max_per_doc

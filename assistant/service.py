@@ -13,25 +13,27 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .calibration import apply_calibration, load_calibration, needs_calibration
+from .audience import for_audience, preferred_source_types
+from .building import build_from_settings, is_stale, open_index
 from .compose import NO_MATCH_TEXT, abstention, compose
 from .conversation import ConversationStore
-from .embed import Embedder, SentenceTransformerEmbedder, all_cores, set_threads
-from .errors import AssistantError, IndexNotFound, InvalidQuestion, PassageNotFound
+from .embed import Embedder, SentenceTransformerEmbedder, set_threads
+from .errors import InvalidQuestion, PassageNotFound
 from .evidence import Abstention, Candidate, lead_pool
-from .followup import Resolution, TopicLexicon, TurnContext, resolve
-from .ingest import load_corpus, normalise, source_fingerprint
+from .followup import Resolution, TopicLexicon, TurnContext, read_as, resolve
+from .ingest import normalise
 from .lead import PROFILE_CACHE, profile
-from .loader import LoadedIndex, load_index, read_manifest
+from .loader import LoadedIndex
 from .render import date_answer
 from .retrieve import CrossEncoderReranker, IndexRetriever, withheld_documents
 from .rewriter import ChatRewriter, Rewriter
 from .scorer import LeadScorer, load_lead_scorer
-from .settings import BUNDLED_MODEL, Settings
-from .store import build_index
+from .settings import Settings
 from .suggest import Suggester
 from .types import Answer, Filters, Hit
 from .vocab.reading import Reader, Reading
+
+__all__ = ["Assistant", "build_from_settings", "is_stale", "require_unicode", "validate_question"]
 
 
 def require_unicode(text: str, what: str) -> None:
@@ -57,54 +59,6 @@ def validate_question(question: object, max_chars: int) -> str:
             f"the question is {len(question)} characters long; the limit is {max_chars}: shorten it"
         )
     return question
-
-
-def build_from_settings(
-    settings: Settings,
-    embedder: Embedder,
-    *,
-    sources: Sequence[Path] | None = None,
-    index_dir: Path | None = None,
-    progress: bool = True,
-    log: Callable[[str], None] = lambda _m: None,
-) -> Path:
-    """Ingest the configured (or given) sources and publish a new index generation."""
-    sources = list(sources or settings.corpus)
-    target = index_dir or settings.index_dir
-    fingerprint = source_fingerprint(sources, settings.ingest)
-    corpus = load_corpus(
-        sources,
-        settings.ingest,
-        skip_bad_files=settings.ingest.skip_bad_files,
-        parse_cache=settings.cache_dir / "parsed" if settings.index.embedding_cache else None,
-    )
-    log(f"read {len(corpus.documents)} documents, {len(corpus.passages)} passages")
-    set_threads(all_cores())
-    return build_index(
-        corpus,
-        embedder,
-        settings,
-        target,
-        source_fingerprint=fingerprint,
-        sources=sources,
-        progress=progress,
-        log=log,
-        embedding_cache=settings.cache_dir / "embeddings" if settings.index.embedding_cache else None,
-    )
-
-
-def is_stale(manifest: dict[str, Any], settings: Settings) -> bool:
-    """Whether an index built from the configured corpus no longer matches the corpus files on disk (or
-    they cannot be read any more)."""
-    configured = [str(Path(s).resolve()) for s in settings.corpus]
-    if manifest.get("sources") != configured:
-        return False  # built from other sources (`index build --source ...`): not ours to rebuild
-    try:
-        return bool(
-            manifest.get("source_fingerprint") != source_fingerprint(settings.corpus, settings.ingest)
-        )
-    except AssistantError:
-        return True
 
 
 @dataclass
@@ -137,33 +91,10 @@ class Assistant:
         When the configured corpus changed since the index was built, it is rebuilt first (unless
         `rebuild_stale` is False: the server rebuilds in the background); a rebuild that fails leaves the
         generation built before, which is then served."""
-        index_dir = index_dir or settings.index_dir
         embedder = embedder or SentenceTransformerEmbedder(settings.model)
-        try:
-            manifest = read_manifest(index_dir)
-        except IndexNotFound:
-            if not build_if_missing:
-                raise
-            log(f"no index in {index_dir}: building it from {', '.join(map(str, settings.corpus))} (once)")
-            build_from_settings(settings, embedder, index_dir=index_dir, log=log)
-        else:
-            if build_if_missing and rebuild_stale and is_stale(manifest, settings):
-                log(f"the corpus changed since {index_dir} was built: rebuilding it")
-                try:
-                    build_from_settings(settings, embedder, index_dir=index_dir, log=log)
-                except AssistantError as exc:
-                    log(f"the rebuild failed, so the index built before answers: {exc}")
-        index = load_index(
-            index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension, log=log
+        settings, index = open_index(
+            settings, embedder, index_dir or settings.index_dir, build_if_missing, rebuild_stale, log
         )
-        thresholds = load_calibration(index_dir, embedder.name)
-        if thresholds:
-            settings = apply_calibration(settings, thresholds)
-        elif needs_calibration(settings, embedder.name, index_dir):
-            log(
-                f"the abstention thresholds were calibrated for {BUNDLED_MODEL}, not {embedder.name}: run "
-                f"`assistant eval calibrate --index {index_dir}` on dev data to calibrate them for this model"
-            )
         store = None
         if with_conversations:
             store = ConversationStore(
@@ -224,8 +155,10 @@ class Assistant:
         remember: bool = True,
         owner: str | None = None,
         commit: Callable[[], bool] | None = None,
+        audience: str = "clinician",
     ) -> Answer:
-        """Answer `question`, leaning on the stored conversation `conversation_id` or on `history`.
+        """Answer `question`, leaning on the stored conversation `conversation_id` or on `history`, for
+        `audience` ("clinician" or "patient": see `assistant.audience`).
 
         `owner` scopes stored conversations (see `ConversationStore`); `commit`, when given, is asked just
         before the turn is stored and stores nothing when it says no (the request was abandoned)."""
@@ -236,13 +169,15 @@ class Assistant:
             history = store.history(conversation_id, owner) if store and conversation_id else []
         reading, resolution = self.understand(question, history)
         t1 = time.perf_counter()
-        hits = self.retrieve(resolution, top_k or self.settings.retrieval.top_k, filters)
+        hits = self.retrieve(resolution, top_k or self.settings.retrieval.top_k, filters, audience=audience)
         t2 = time.perf_counter()
         follow_up_topic = resolution.topic if resolution.depends else None
         if not hits and filters is not None and not filters.is_empty() and self.filtered_out(filters):
             answer = abstention(reading.question, resolution.query, conversation_id, NO_MATCH_TEXT)
         else:
-            answer = self.compose(reading, resolution.query, hits, conversation_id, follow_up_topic)
+            answer = self.compose(reading, resolution.query, hits, conversation_id, follow_up_topic, audience)
+        answer.read_as = read_as(reading.plain, resolution)
+        for_audience(answer, audience)
         answer.suggested_followups = self.suggest_followups(
             hits, answer, [*(h.question for h in history), question]
         )
@@ -272,12 +207,15 @@ class Assistant:
         filters: Filters | None = None,
         *,
         max_per_doc: int | None = None,
+        audience: str = "clinician",
     ) -> list[Hit]:
-        """Retrieve for a resolved turn: a follow-up prefers the passages of its conversation's topic."""
+        """Retrieve for a resolved turn: a follow-up prefers the passages of its conversation's topic, every
+        turn the source types of its audience."""
         prefer = self.preferred_topic(resolution)
         return self.retriever.retrieve(
-            resolution.query, k, filters, max_per_doc=max_per_doc, prefer_topic=prefer
-        )
+            resolution.query, k, filters, max_per_doc=max_per_doc, prefer_topic=prefer,
+            prefer_source_types=preferred_source_types(audience),
+        )  # fmt: skip
 
     def preferred_topic(self, resolution: Resolution) -> str | None:
         """The topic whose passages a turn's retrieval prefers: a follow-up's, under entity-carry."""
@@ -317,10 +255,14 @@ class Assistant:
         hits: Sequence[Hit],
         conversation_id: str | None,
         follow_up_topic: str | None = None,
+        audience: str = "clinician",
     ) -> Answer:
+        cs = self.settings.composer
+        patient = (cs.patient_boost, cs.readability_tie) if audience == "patient" else None
         answer = compose(
             reading.question, query, hits, self.settings.composer, conversation_id=conversation_id,
-            lead_scorer=self.lead_scorer, **self._evidence(reading, query, hits, follow_up_topic),
+            lead_scorer=self.lead_scorer, patient=patient,
+            **self._evidence(reading, query, hits, follow_up_topic),
         )  # fmt: skip
         answer.understood = reading.notes()
         return date_answer(answer, self.settings.library.outdated_after_years, date.today())
@@ -390,6 +332,11 @@ class Assistant:
     def suggest_followups(self, hits: Sequence[Hit], answer: Answer, asked: Sequence[str]) -> list[str]:
         """Two to four questions about the answer's topic that nobody asked and the index answers."""
         return self.suggester.suggest(hits, answer, asked)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` by the embedding model's tokenizer; words, for an embedder without one."""
+        counter = getattr(self.embedder, "count_tokens", None)
+        return int(counter(text)) if counter is not None else len(text.split())
 
     def warm(self) -> int:
         """Work done once so that no request pays for it: read what every sentence offers as an answer (while

@@ -178,6 +178,20 @@ class ComposerSettings(BaseModel):
     redundancy: float = Field(
         0.85, ge=0.0, le=1.0, description="Drop a sentence this similar to one already chosen."
     )
+    patient_boost: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="For the patient audience: added to the score of sentences from patient-information "
+        "sources. Set by hand, not tuned.",
+    )
+    readability_tie: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="For the patient audience: sentences scoring within this of one another count as equally "
+        "relevant, and the more readable (Coleman-Liau grade) goes first. Set by hand, not tuned.",
+    )
     passage_weight: float = Field(
         0.5,
         ge=0.0,

@@ -161,6 +161,14 @@ class Answer(BaseModel):
         description="How the question was read: typos corrected and abbreviations expanded "
         '(\'"hypertention" read as "hypertension"\', "AF = atrial fibrillation").',
     )
+    read_as: str | None = Field(
+        None,
+        description="The question as it was read, in words: shorthand expanded, typos corrected and, for a "
+        'follow-up, the conversation\'s topic added ("hypertension in black patients").',
+    )
+    audience: Literal["clinician", "patient"] = Field(
+        "clinician", description="Who the answer was chosen for (see the request's `audience`)."
+    )
     disclaimer: str
     last_updated: str | None = Field(
         None, description="The newest last-updated date (or year) of the cited sources."

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.followup import TopicLexicon, TurnContext, leans_on_context, resolve
+import pytest
+
+from assistant.followup import Resolution, TopicLexicon, TurnContext, leans_on_context, read_as, resolve
 from assistant.ingest import make_passages
 from assistant.retrieve import IndexRetriever
 from assistant.service import Assistant
@@ -149,3 +151,29 @@ def test_unknown_terms_accept_either_spelling() -> None:
     assert lex.unknown_terms(american) == []
     assert lex.unknown_terms("Is pediatric stroke analysed in moyamoya?") == ["moyamoya"]
     assert lex.unknown_names("Does Moyamoya matter in the Centre?") == ["Moyamoya"]
+
+
+@pytest.mark.parametrize(
+    ("plain", "depends", "topic", "expected"),
+    [
+        ("and in black patients?", True, "Hypertension", "hypertension in black patients"),
+        ("what about bulbar onset?", True, "Amyotrophic lateral sclerosis", "bulbar onset in amyotrophic lateral sclerosis"),
+        ("how is it treated?", True, "Asthma", "how is asthma treated"),
+        ("and if the patient has chronic kidney disease?", True, "Hypertension",
+         "hypertension if the patient has chronic kidney disease"),
+        ("hypertension in pregnancy?", True, "Hypertension", "hypertension in pregnancy"),
+        ("first line treatment for  asthma?", False, "Asthma", "first line treatment for asthma"),
+        ("and?", True, "COPD", "COPD"),
+    ],
+)  # fmt: skip
+def test_read_as_puts_the_topic_where_the_follow_up_leans_on_it(
+    plain: str, depends: bool, topic: str, expected: str
+) -> None:
+    assert read_as(plain, Resolution(plain, depends, topic)) == expected
+
+
+def test_answers_say_how_a_follow_up_was_read(assistant: Assistant) -> None:
+    first = assistant.ask("How is gout treated?")
+    follow = assistant.ask("and in pregnancy?", conversation_id=first.conversation_id)
+    assert first.read_as == "How is gout treated"
+    assert follow.read_as == "gout in pregnancy"

@@ -56,3 +56,12 @@ def test_query_cache_survives_batches_larger_than_itself() -> None:
     assert vectors.shape == (4, 384)
     assert float(vectors[0] @ vectors[3]) > 0.999  # the same text, the same vector
     assert list(embedder._cache) == ["asthma", "sepsis"]  # the last two distinct texts of the batch
+
+
+def test_usage_counts_the_models_tokens() -> None:
+    from assistant.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(BUNDLED_MODEL)
+    assert embedder.count_tokens("hello world") == 2  # two WordPiece tokens, no [CLS]/[SEP]
+    assert embedder.count_tokens("apixaban") > 1  # a word the vocabulary splits into pieces
+    assert embedder.count_tokens("") == 0

@@ -65,11 +65,9 @@ def answer_chat(assistant: Assistant, body: ChatRequest) -> Answer:
             assistant, kind, question, lambda qs: chat_history(assistant, qs, filters), filters
         )
     history = chat_history(assistant, earlier, filters)
-    return assistant.ask(question, history=history, top_k=body.top_k, filters=filters, remember=False)
-
-
-def words(text: str) -> int:
-    return len(text.split())
+    return assistant.ask(
+        question, history=history, top_k=body.top_k, filters=filters, remember=False, audience=body.audience
+    )
 
 
 @router.post(
@@ -84,8 +82,9 @@ async def chat_completions(body: ChatRequest, request: Request) -> ChatCompletio
     completion_id = "chatcmpl-" + uuid.uuid4().hex
     created = int(time.time())
     base_url = str(request.base_url)
-    prompt = sum(words(m.text()) for m in body.messages)
-    used = words(answer.answer_markdown)
+    count = current_assistant(request).count_tokens
+    prompt = sum(count(m.text()) for m in body.messages)
+    used = count(answer.answer_markdown)
     usage = Usage(prompt_tokens=prompt, completion_tokens=used, total_tokens=prompt + used)
     if body.stream:
         wants_usage = body.stream_options is not None and body.stream_options.include_usage

@@ -44,6 +44,13 @@ def json_number(cls: type, value: Any) -> Any:
     return value
 
 
+AUDIENCE_DOC = (
+    "Who reads the answer: `clinician` (the default) or `patient` (a patient or carer: patient-information "
+    "sources and the more readable of equally relevant sentences first, a plain-language disclaimer). "
+    "Sentences are quoted as written for both."
+)
+
+
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -85,6 +92,7 @@ class AskRequest(BaseModel):
     )
     top_k: int | None = Field(None, ge=1, le=50, description="Passages handed to the composer.")
     filters: FiltersIn | None = None
+    audience: Literal["clinician", "patient"] = Field("clinician", description=AUDIENCE_DOC)
 
     _numbers = field_validator("top_k", mode="before")(json_number)
     _unicode = model_validator(mode="before")(valid_unicode)

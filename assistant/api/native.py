@@ -35,6 +35,7 @@ async def answer(body: AskRequest, request: Request) -> Answer:
         filters=body.filters.to_domain() if body.filters else None,
         owner=principal(request),
         commit=ticket.claim,
+        audience=body.audience,
         ticket=ticket,
     )
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ..types import Reference
-from .models import FiltersIn, json_number, valid_unicode
+from .models import AUDIENCE_DOC, FiltersIn, json_number, valid_unicode
 
 
 class OpenAIErrorDetail(BaseModel):
@@ -101,6 +101,7 @@ class ChatRequest(BaseModel):
     )
     top_k: int | None = Field(None, ge=1, le=50, description="Our own: passages handed to the composer.")
     filters: FiltersIn | None = Field(None, description="Our own: metadata filters.")
+    audience: Literal["clinician", "patient"] = Field("clinician", description="Our own: " + AUDIENCE_DOC)
 
     _numbers = field_validator("n", "top_k", mode="before")(json_number)
     _unicode = model_validator(mode="before")(valid_unicode)
@@ -144,7 +145,10 @@ class Choice(BaseModel):
 
 
 class Usage(BaseModel):
-    prompt_tokens: int = Field(description="Words, not model tokens: no language model is involved.")
+    prompt_tokens: int = Field(
+        description="Tokens of the messages' text, counted with the embedding model's tokenizer (no language "
+        "model is involved; words, with an embedder that has no tokenizer)."
+    )
     completion_tokens: int
     total_tokens: int
 
@@ -153,6 +157,8 @@ class AnswerMeta(BaseModel):
     """Our own: what the native answer object adds to a chat completion."""
 
     resolved_query: str
+    read_as: str | None = None
+    audience: str = "clinician"
     abstained: bool
     suggested_followups: list[str]
     disclaimer: str

@@ -35,6 +35,8 @@ def native_events(answer: Answer) -> Iterator[str]:
             "question": answer.question,
             "resolved_query": answer.resolved_query,
             "understood": answer.understood,
+            "read_as": answer.read_as,
+            "audience": answer.audience,
             "abstained": answer.abstained,
         },
         "meta",
@@ -108,6 +110,8 @@ def chat_chunks(
 def answer_meta(answer: Answer) -> AnswerMeta:
     return AnswerMeta(
         resolved_query=answer.resolved_query,
+        read_as=answer.read_as,
+        audience=answer.audience,
         abstained=answer.abstained,
         suggested_followups=answer.suggested_followups,
         disclaimer=answer.disclaimer,
