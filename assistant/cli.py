@@ -50,7 +50,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     assistant = Assistant.open(settings, index_dir=args.index)
     try:
         answer = assistant.ask(
-            args.question, conversation_id=args.conversation, top_k=args.top_k, filters=_filters(args)
+            args.question,
+            conversation_id=args.conversation,
+            top_k=args.top_k,
+            filters=_filters(args),
+            audience=args.audience,
         )
     finally:
         assistant.close()
@@ -211,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=("markdown", "text"), default="markdown", help="output for a person")
     p.add_argument("--top-k", type=int, help="passages handed to the composer")
+    p.add_argument(
+        "--audience", choices=["clinician", "patient"], default="clinician",
+        help="who reads the answer: patient prefers patient-information sources and plain sentences",
+    )  # fmt: skip
     _add_filter_args(p)
     p.set_defaults(func=cmd_ask)
 

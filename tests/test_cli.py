@@ -43,6 +43,9 @@ def test_ask_json_builds_index_on_first_use(run, settings: Settings) -> None:  #
     assert answer["references"] and answer["references"][0].keys() >= REFERENCE_FIELDS
     code, out, _ = run("ask", "How is it treated?", "--conversation", answer["conversation_id"])
     assert code == 0 and "[1]" in out and "### References" in out
+    code, out, _ = run("ask", "--json", "--audience", "patient", "How is gout treated?")
+    assert code == 0 and json.loads(out)["audience"] == "patient"
+    assert "talk to your doctor" in json.loads(out)["disclaimer"]
 
 
 @pytest.mark.parametrize(
