@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..audience import preferred_source_types
 from ..embed import Embedder
 from ..errors import EvalDataError
 from ..followup import TurnContext
@@ -22,6 +23,8 @@ from .data import Conversation
 
 DocRanking = list[tuple[str, float]]  # (document id, score), best first, distinct documents
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
+
+CLINICIAN = preferred_source_types("clinician")  # what retrieval evaluations rank for
 
 
 def no_progress(items: Iterable[Any], _label: str, _total: int) -> Iterable[Any]:
@@ -94,11 +97,15 @@ class BatchRetriever(IndexRetriever):
     def rank_documents(
         self, query: str, k: int, prefer_topic: str | None = None
     ) -> tuple[DocRanking, list[Hit]]:
-        hits = self.retrieve(query, k, max_per_doc=1, prefer_topic=prefer_topic)
+        hits = self.retrieve(
+            query, k, max_per_doc=1, prefer_topic=prefer_topic, prefer_source_types=CLINICIAN
+        )
         if len(hits) < k and self.min_depth > len(hits):
             self._deep = True
             try:
-                deeper = self.retrieve(query, k, max_per_doc=1, prefer_topic=prefer_topic)
+                deeper = self.retrieve(
+                    query, k, max_per_doc=1, prefer_topic=prefer_topic, prefer_source_types=CLINICIAN
+                )
             finally:
                 self._deep = False
             seen = {h.passage.doc_id for h in hits}
