@@ -38,7 +38,7 @@ from .lexical import build_bm25
 from .loader import FORMAT_VERSION, MANIFEST_SUM, VOCABULARY, file_hashes
 from .settings import Settings
 from .types import Document, Passage
-from .vectorindex import build_vector_index
+from .vectorindex import build_vector_index, measured_recall
 from .vocab.corpus import CorpusVocabulary
 
 
@@ -135,6 +135,8 @@ def _write_generation(
     checkpoint("embedded")
     dense = build_vector_index(vectors, hnsw_above=settings.index.hnsw_above)
     dense.save(tmp)
+    recall = measured_recall(dense, vectors)
+    log(f"{dense.kind} index: recall@{recall['k']} {recall['recall']} against exact search")
     build_bm25(texts, tmp / "bm25", settings.index.bm25_k1, settings.index.bm25_b)
 
     sentence_count = sum(len(p.sentences) for p in corpus.passages)
@@ -171,6 +173,7 @@ def _write_generation(
         "metric": "inner_product",
         "vector_backend": dense.backend,
         "faiss_index": dense.kind,
+        "dense_recall": recall,
         "passage_count": len(corpus.passages),
         "document_count": len(corpus.documents),
         "sentence_count": sentence_count,

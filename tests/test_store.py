@@ -27,6 +27,7 @@ def test_manifest_describes_the_build(built_settings: Settings) -> None:
     index = load_index(built_settings.index_dir, expected_model=FakeEmbedder.name, expected_dimension=64)
     assert index.path == folder and len(index.dense) == m["passage_count"]
     assert (m["vector_backend"], m["faiss_index"]) == ("faiss", "flat-ip")
+    assert m["dense_recall"] == {"recall": 1.0, "k": 10, "queries": 200}  # flat: exact by construction
 
 
 def test_load_refuses_another_model(built_settings: Settings) -> None:

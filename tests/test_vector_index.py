@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from assistant.errors import IndexMismatch
 from assistant.faiss_index import FaissIndex
-from assistant.vectorindex import VectorIndex, build_vector_index, load_vector_index
+from assistant.vectorindex import VectorIndex, build_vector_index, load_vector_index, measured_recall
 
 PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
 
@@ -99,3 +99,21 @@ def test_nothing_outside_the_backend_imports_faiss() -> None:
         if re.search(r"^\s*(import faiss|from faiss)", path.read_text(encoding="utf-8"), re.MULTILINE)
     ]
     assert importers == ["faiss_index.py"]
+
+
+class _FirstRows:
+    """An index that answers every query with rows 0..k-1, whatever it asks."""
+
+    backend, kind = "test", "first-rows"
+
+    def search(self, vectors: np.ndarray, k: int, allowed: object = None) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.tile(np.arange(k, dtype=np.int64), (len(vectors), 1))
+        return np.zeros(ids.shape, np.float32), ids
+
+
+def test_measured_recall_is_one_for_exact_search_and_low_for_a_wrong_index() -> None:
+    rows = unit_rows(3, 500)
+    assert measured_recall(FaissIndex.build(rows, hnsw_above=10_000), rows)["recall"] == 1.0
+    wrong = measured_recall(_FirstRows(), rows, k=10)  # type: ignore[arg-type]
+    assert wrong["recall"] < 0.2 and wrong["queries"] == 200 and wrong["k"] == 10
+    assert measured_recall(_FirstRows(), rows[:5], k=10)["recall"] == 1.0  # type: ignore[arg-type]  # k > n: all rows
