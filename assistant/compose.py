@@ -32,6 +32,16 @@ NO_MATCH_TEXT = (
 )
 
 
+def no_match_text(year_min: int | None, year_max: int | None) -> str:
+    """Why filtered retrieval found nothing: the years contradict each other, or the filters are too narrow."""
+    if year_min is not None and year_max is not None and year_min > year_max:
+        return (
+            f"No source matches these filters: the 'from' year ({year_min}) is after the 'to' year ({year_max}). "
+            "Swap them, or clear one."
+        )
+    return NO_MATCH_TEXT
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 

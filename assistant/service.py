@@ -15,7 +15,7 @@ from typing import Any
 
 from .audience import for_audience, preferred_source_types
 from .building import build_from_settings, is_stale, open_index
-from .compose import NO_MATCH_TEXT, abstention, compose
+from .compose import abstention, compose, no_match_text
 from .conversation import ConversationStore
 from .embed import Embedder, SentenceTransformerEmbedder, set_threads
 from .errors import InvalidQuestion, PassageNotFound
@@ -173,7 +173,8 @@ class Assistant:
         t2 = time.perf_counter()
         follow_up_topic = resolution.topic if resolution.depends else None
         if not hits and filters is not None and not filters.is_empty() and self.filtered_out(filters):
-            answer = abstention(reading.question, resolution.query, conversation_id, NO_MATCH_TEXT)
+            text = no_match_text(filters.year_min, filters.year_max)
+            answer = abstention(reading.question, resolution.query, conversation_id, text)
         else:
             answer = self.compose(reading, resolution.query, hits, conversation_id, follow_up_topic, audience)
         answer.read_as = read_as(reading.plain, resolution)

@@ -369,3 +369,6 @@ def test_filters_that_keep_nothing_say_so(assistant: Assistant) -> None:
     assert answer.abstained and answer.answer_text.startswith("No source matches these filters")
     kept = assistant.ask("How is gout treated?", filters=Filters(year_min=2019))
     assert not kept.abstained  # a filter that keeps the gout guideline (2020) still answers
+    swapped = assistant.ask("How is gout treated?", filters=Filters(year_min=2022, year_max=2010))
+    assert swapped.abstained
+    assert "the 'from' year (2022) is after the 'to' year (2010)" in swapped.answer_text
