@@ -278,3 +278,22 @@ def test_open_webui_task_requests_get_the_json_they_ask_for(
 def test_an_unknown_task_gets_an_empty_object(client: TestClient) -> None:
     body = chat(client, [webui_task("Summarise the chat as a poem.", "{}")])
     assert body["choices"][0]["message"]["content"] == "{}"
+
+
+def test_a_source_without_a_web_link_links_to_its_passage_in_the_markdown(assistant: Assistant) -> None:
+    from assistant.api.stream import linked_markdown
+    from assistant.render import render_markdown
+
+    answer = assistant.ask("How is gout treated?", remember=False)
+    first = answer.references[0].model_copy(update={"url": None})  # as a library file without a link
+    references = [first, *answer.references[1:]]
+    answer = answer.model_copy(
+        update={"references": references, "answer_markdown": render_markdown(answer.sentences, references)}
+    )
+    content = linked_markdown(answer, "http://testserver/")
+    lines = [x for x in content.split("### References")[1].splitlines() if x[:1].isdigit()]
+    assert lines[0].endswith(f"<http://testserver/v1/sources/{first.passage_id.replace(':', '%3A')}>")
+    assert len(lines) == len(references) and all(re.search(r"<https?://[^>]+>$", x) for x in lines)
+    assert linked_markdown(answer.model_copy(update={"references": answer.references[1:]}), "x") == (
+        answer.answer_markdown
+    )  # sources with their own links are left as they are

@@ -29,7 +29,7 @@ from .openai_models import (
 )
 from .responses import CHAT_OK, OPENAI_ERRORS
 from .runtime import current_assistant, run_domain
-from .stream import answer_meta, chat_chunks, url_citations
+from .stream import answer_meta, chat_chunks, linked_markdown, url_citations
 from .tasks import answer_task, task_kind
 
 MODEL_ID = "clinical-followup-assistant"
@@ -82,6 +82,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> ChatCompletio
     completion_id = "chatcmpl-" + uuid.uuid4().hex
     created = int(time.time())
     base_url = str(request.base_url)
+    answer.answer_markdown = linked_markdown(answer, base_url)
     count = current_assistant(request).count_tokens
     prompt = sum(count(m.text()) for m in body.messages)
     used = count(answer.answer_markdown)

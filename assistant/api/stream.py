@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from ..render import escape_markdown, reference_line
 from ..types import Answer, Reference
 from .openai_models import Annotation, AnswerMeta, UrlCitation
 
@@ -58,6 +59,18 @@ def citation_url(ref: Reference, base_url: str) -> str:
     if ref.url and _WEB_LINK.match(ref.url):
         return ref.url
     return f"{base_url.rstrip('/')}/v1/sources/{quote(ref.passage_id, safe='')}"
+
+
+def linked_markdown(answer: Answer, base_url: str) -> str:
+    """The Markdown answer with a link on every reference: a source without a web link of its own (a library
+    file) links to its passage here, so clients that keep only the text (litellm, llm) keep every link."""
+    markdown = answer.answer_markdown
+    for ref in answer.references:
+        if ref.url and _WEB_LINK.match(ref.url):
+            continue
+        line = f"{ref.n}. {escape_markdown(reference_line(ref))}"
+        markdown = markdown.replace(f"{line}\n", f"{line} <{citation_url(ref, base_url)}>\n", 1)
+    return markdown
 
 
 def url_citations(content: str, references: list[Reference], base_url: str) -> list[Annotation]:
