@@ -78,8 +78,9 @@ def test_upload_is_added_rebuilt_in_the_background_and_served(client: TestClient
         "rebuild": "started",
     }
 
-    def served() -> bool:
-        answer = client.post("/v1/ask", json={"question": "allopurinol gout leaflet"}, headers=ADMIN)
+    def served() -> bool:  # a patient-information leaflet: asked for the patient audience, which prefers it
+        question = {"question": "allopurinol gout leaflet", "audience": "patient"}
+        answer = client.post("/v1/ask", json=question, headers=ADMIN)
         return any(ref["doc_id"] == "leaflet" for ref in answer.json().get("references", []))
 
     wait_for(served)
