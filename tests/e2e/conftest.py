@@ -1,14 +1,18 @@
 """Browser tests: headless Chromium (Debian's) driven by Playwright, against uvicorn servers in threads.
 
 Chromium comes from the system (`apt-get install chromium`; scripts/test.sh installs it). Without it these tests
-skip with the reason, except under CI=true, where they fail.
+skip with the reason, except under CI=true, where they fail. The accessibility checks use axe-core, pinned
+(AXE_VERSION), installed once with npm into a cache folder (AXE_DIR, default ~/.cache/assistant-e2e/axe-core-V);
+without npm (scripts/test.sh installs it) or the registry they skip the same way.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +33,15 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+AXE_VERSION = "4.10.3"
+AXE_DIR = Path(
+    os.environ.get("AXE_DIR")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "assistant-e2e"
+    / f"axe-core-{AXE_VERSION}"
+)
 
 
 def unavailable(reason: str) -> None:
@@ -55,6 +68,33 @@ def browser() -> Iterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe.min.js of axe-core AXE_VERSION, installed with npm into AXE_DIR on first use."""
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            unavailable("npm is not installed (apt-get install -y npm) for axe-core")
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        command = [
+            npm,
+            "install",
+            "--prefix",
+            str(AXE_DIR),
+            "--no-audit",
+            "--no-fund",
+            f"axe-core@{AXE_VERSION}",
+        ]
+        try:
+            subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            unavailable(f"could not install axe-core@{AXE_VERSION} with npm: {(exc.stderr or '')[-500:]}")
+    version = json.loads((script.parent / "package.json").read_text(encoding="utf-8"))["version"]
+    assert version == AXE_VERSION, f"{AXE_DIR} holds axe-core {version}, not {AXE_VERSION}"
+    return script
 
 
 @dataclass
@@ -136,3 +176,31 @@ def other_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
     yield page
     httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def api(serve_api: Callable[..., str], other_origin: Callable[[str], int]) -> str:
+    """The API on the XSS fixture corpus, without keys; the other origin may call it (CORS)."""
+    port = other_origin("")  # the other origin's port is known before the API starts: allow it
+    return serve_api(cors_origins=[f"http://127.0.0.1:{port}"])
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A desktop page; dialogs (alert and the like) are recorded in page.dialogs and dismissed."""
+    context = browser.new_context(viewport=DESKTOP, reduced_motion="reduce")
+    p = context.new_page()
+    p.dialogs: list[str] = []  # type: ignore[misc]
+    p.on("dialog", lambda d: (p.dialogs.append(d.message), d.dismiss()))
+    yield p
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A page on a phone (390x844, touch)."""
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, reduced_motion="reduce"
+    )
+    yield context.new_page()
+    context.close()
