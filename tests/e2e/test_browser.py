@@ -49,7 +49,7 @@ def test_question_follow_up_and_citation(page: Any, api: str, artifacts: Path) -
     assert page.dialogs == []
 
 
-def test_about_these_sources_lists_the_coverage(page: Any, api: str) -> None:
+def test_about_these_sources_lists_the_coverage(page: Any, api: str, artifacts: Path) -> None:
     page.goto(api + "/")
     page.click("#toggle-about")
     rows = page.locator("#about-topics tbody tr")
@@ -59,6 +59,7 @@ def test_about_these_sources_lists_the_coverage(page: Any, api: str) -> None:
         "5 sources (2 guideline, 1 research, 2 review) on 3 topics, published 2018–2022; newest 2024-03-01."
     )
     assert rows.first.locator("td").all_inner_texts() == ["Asthma", "1", "Guideline", "2022"]
+    page.screenshot(path=str(artifacts / "coverage.png"))
 
 
 def test_follow_up_button_and_new_conversation(page: Any, api: str) -> None:

@@ -156,7 +156,9 @@ def test_only_the_answer_being_written_is_announced(page: Any, api: str) -> None
     page.locator("article.turn").nth(1).locator("xpath=self::*[@data-complete='true']").wait_for()
 
 
-def test_the_audience_is_chosen_remembered_and_sent_with_every_question(page: Any, api: str) -> None:
+def test_the_audience_is_chosen_remembered_and_sent_with_every_question(
+    page: Any, api: str, artifacts: Path
+) -> None:
     bodies: list[dict[str, Any]] = []
     page.on("request", lambda r: bodies.append(r.post_data_json) if "/v1/ask" in r.url else None)
     page.goto(api + "/")
@@ -168,8 +170,12 @@ def test_the_audience_is_chosen_remembered_and_sent_with_every_question(page: An
     assert group.is_visible()
     assert page.get_by_label("Clinician").is_checked()
     page.get_by_label("Patient or carer").check()
-    ask(page, "How is it diagnosed?")
+    patient = ask(page, "How is it diagnosed?")
     assert bodies[-1]["audience"] == "patient" and bodies[-1]["conversation_id"]
+    assert (
+        patient.locator(".disclaimer").inner_text().startswith("This information is quoted from the sources")
+    )
+    page.screenshot(path=str(artifacts / "patient-answer.png"))
     page.locator("article.turn").last.locator(".followup").first.click()  # follow-up buttons send it too
     page.locator("article.turn").nth(2).locator("xpath=self::*[@data-complete='true']").wait_for()
     assert bodies[-1]["audience"] == "patient"
