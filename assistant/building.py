@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from .calibration import apply_calibration, load_calibration, needs_calibration
 from .embed import Embedder, all_cores, set_threads
 from .errors import AssistantError, IndexNotFound
 from .ingest import load_corpus, source_fingerprint
 from .loader import LoadedIndex, load_index, read_manifest
+from .manifest import Manifest
 from .settings import BUNDLED_MODEL, Settings
 from .store import build_index
 
@@ -50,16 +50,14 @@ def build_from_settings(
     )
 
 
-def is_stale(manifest: dict[str, Any], settings: Settings) -> bool:
+def is_stale(manifest: Manifest, settings: Settings) -> bool:
     """Whether an index built from the configured corpus no longer matches the corpus files on disk (or
     they cannot be read any more)."""
     configured = [str(Path(s).resolve()) for s in settings.corpus]
-    if manifest.get("sources") != configured:
+    if manifest.sources != configured:
         return False  # built from other sources (`index build --source ...`): not ours to rebuild
     try:
-        return bool(
-            manifest.get("source_fingerprint") != source_fingerprint(settings.corpus, settings.ingest)
-        )
+        return manifest.source_fingerprint != source_fingerprint(settings.corpus, settings.ingest)
     except AssistantError:
         return True
 

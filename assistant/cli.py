@@ -116,9 +116,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
-    import json as _json
-
     from .embed import SentenceTransformerEmbedder
+    from .loader import read_generation_manifest
     from .service import build_from_settings
 
     embedder = SentenceTransformerEmbedder(settings.model)
@@ -129,10 +128,10 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
         index_dir=args.index or settings.index_dir,
         log=_eprint,
     )
-    m = _json.loads((folder / "manifest.json").read_text())
+    m = read_generation_manifest(folder)
     _eprint(
-        f"built {folder} : {m['passage_count']} passages from {m['document_count']} documents in "
-        f"{m['build_seconds']:.1f} s ({m['passages_per_second']} passages/s embedding)"
+        f"built {folder} : {m.passage_count} passages from {m.document_count} documents in "
+        f"{m.build_seconds:.1f} s ({m.passages_per_second} passages/s embedding)"
     )
     return 0
 
@@ -141,7 +140,7 @@ def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
     from .loader import current_generation, read_manifest
 
     index_dir = args.index or settings.index_dir
-    manifest = read_manifest(index_dir)
+    manifest = read_manifest(index_dir).model_dump(mode="json")
     manifest["path"] = str(current_generation(index_dir))
     print(json.dumps(manifest, indent=2))
     return 0

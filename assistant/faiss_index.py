@@ -72,7 +72,8 @@ class FaissIndex:
 
     @classmethod
     def load(cls, folder: Path, *, kind: str) -> FaissIndex:
-        return cls(faiss.read_index(str(folder / FILE)), kind)
+        """The saved index, its vectors memory-mapped (read-only: a loaded index is searched, never added to)."""
+        return cls(faiss.read_index(str(folder / FILE), faiss.IO_FLAG_MMAP_IFC), kind)
 
     def save(self, folder: Path) -> None:
         faiss.write_index(self.raw, str(folder / FILE))

@@ -68,7 +68,8 @@ def build_bm25(texts: Sequence[str], folder: Path, k1: float = 0.9, b: float = 0
 def load_bm25(folder: Path) -> Any:
     import bm25s
 
-    return bm25s.BM25.load(str(folder))
+    # memory-mapped: a large index costs the pages queries touch, not its whole size (the vocabulary is read)
+    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
 
 
 def query_terms(retriever: Any, query: str) -> tuple[list[str], list[str]]:

@@ -7,9 +7,8 @@ keeps the index folder around them.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,12 @@ from .embed import Vectors
 from .errors import IndexMismatch, IndexNotFound
 from .generations import MANIFEST, candidates
 from .lexical import load_bm25
-from .types import Document, Passage
+from .manifest import Manifest
+from .passagestore import FILE as STORE_FILE
+from .passagestore import DocumentStore, PassageStore, open_store
 from .vectorindex import VectorIndex, load_vector_index
 from .vocab.corpus import CorpusVocabulary
 
-FORMAT_VERSION = 2  # 2: manifest.sha256
 MANIFEST_SUM = "manifest.sha256"
 VOCABULARY = "vocabulary.json"  # the library's words and abbreviations (assistant.vocab.corpus)
 
@@ -49,15 +49,13 @@ class LoadedIndex:
     """A verified, loaded index generation."""
 
     path: Path
-    manifest: dict[str, Any]
-    documents: dict[str, Document]
-    passages: list[Passage]
+    manifest: Manifest
+    documents: DocumentStore
+    passages: PassageStore
     dense: VectorIndex
     bm25: Any
-    sentence_vectors: Vectors | None
-    sentence_start: np.ndarray[Any, np.dtype[np.int64]]
+    sentence_vectors: np.ndarray[Any, np.dtype[np.float16]] | None  # memory-mapped, float16
     vocabulary: CorpusVocabulary
-    by_id: dict[str, int] = field(default_factory=dict)
     fallback_from: str | None = None  # why the generation CURRENT names was not loaded, when it was not
 
     @property
@@ -65,17 +63,17 @@ class LoadedIndex:
         """The generation's folder name (what `/readyz` and the `X-Index-Generation` header report)."""
         return self.path.name
 
-    def __post_init__(self) -> None:
-        self.by_id = {p.passage_id: i for i, p in enumerate(self.passages)}
-
-    def sentence_vectors_of(self, index: int) -> Vectors | None:
+    def sentence_vectors_of(self, row: int) -> Vectors | None:
+        """The sentence vectors of the passage in `row` (float32), when the generation has them."""
         if self.sentence_vectors is None:
             return None
-        start = int(self.sentence_start[index])
-        return self.sentence_vectors[start : start + len(self.passages[index].sentences)]
+        start = self.passages.sentence_start(row)
+        return np.asarray(
+            self.sentence_vectors[start : start + len(self.passages[row].sentences)], np.float32
+        )
 
 
-def read_generation_manifest(folder: Path) -> dict[str, Any]:
+def read_generation_manifest(folder: Path) -> Manifest:
     """A generation's manifest, checked against its own checksum; `IndexMismatch` in one line otherwise."""
     rebuild = f"rebuild it with `assistant index build --index {folder.parent}`"
     try:
@@ -85,14 +83,7 @@ def read_generation_manifest(folder: Path) -> dict[str, Any]:
         raise IndexMismatch(f"{folder}: no readable manifest ({exc.__class__.__name__}); {rebuild}") from None
     if hashlib.sha256(raw).hexdigest() != recorded:
         raise IndexMismatch(f"{folder}: manifest.json does not match its checksum; {rebuild}")
-    try:
-        manifest = json.loads(raw)
-    except ValueError:
-        raise IndexMismatch(f"{folder}: manifest.json is not valid JSON; {rebuild}") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        version = manifest.get("format_version") if isinstance(manifest, dict) else None
-        raise IndexMismatch(f"{folder}: index format {version} is not {FORMAT_VERSION}; {rebuild}")
-    return manifest
+    return Manifest.parse(raw, str(folder), rebuild)
 
 
 def current_generation(index_dir: Path) -> Path:
@@ -101,11 +92,11 @@ def current_generation(index_dir: Path) -> Path:
     return _first_manifest(index_dir)[0]
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
+def read_manifest(index_dir: Path) -> Manifest:
     return _first_manifest(index_dir)[1]
 
 
-def _first_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
+def _first_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     for folder in candidates(index_dir):
         try:
             return folder, read_generation_manifest(folder)
@@ -114,20 +105,6 @@ def _first_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
     raise IndexNotFound(
         f"no usable index generation in {index_dir}; rebuild with `assistant index build --index {index_dir}`"
     )
-
-
-def _read_passages(path: Path) -> list[Passage]:
-    passages = []
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            spans = tuple((int(a), int(b)) for a, b in r["sentences"])
-            passages.append(
-                Passage(
-                    r["id"], r["doc"], r["section"], r["text"], spans, r.get("position", 0), r.get("page")
-                )
-            )
-    return passages
 
 
 def load_index(
@@ -161,18 +138,18 @@ def load_generation(
     """Load one generation folder, verifying every file; `IndexMismatch` (one line) on any problem."""
     manifest = read_generation_manifest(folder)
     rebuild = f"rebuild it with `assistant index build --index {folder.parent}`"
-    if expected_model is not None and manifest.get("model") != expected_model:
+    if expected_model is not None and manifest.model != expected_model:
         raise IndexMismatch(
-            f"{folder} was built with model {manifest.get('model')!r} but {expected_model!r} is configured; "
-            f"{rebuild}, or set ASSISTANT_MODEL={manifest.get('model')}"
+            f"{folder} was built with model {manifest.model!r} but {expected_model!r} is configured; "
+            f"{rebuild}, or set ASSISTANT_MODEL={manifest.model}"
         )
-    if expected_dimension is not None and manifest.get("dimension") != expected_dimension:
+    if expected_dimension is not None and manifest.dimension != expected_dimension:
         raise IndexMismatch(
-            f"{folder}: vectors of dimension {manifest.get('dimension')}, model gives {expected_dimension}; {rebuild}"
+            f"{folder}: vectors of dimension {manifest.dimension}, model gives {expected_dimension}; {rebuild}"
         )
     actual = file_hashes(folder)
-    if actual != manifest.get("files"):
-        changed = sorted(set(actual.items()) ^ set(manifest.get("files", {}).items()))
+    if actual != manifest.files:
+        changed = sorted(set(actual.items()) ^ set(manifest.files.items()))
         raise IndexMismatch(f"{folder}: files differ from the manifest ({changed[0][0]}, ...); {rebuild}")
     try:
         return _read_generation(folder, manifest, rebuild)
@@ -182,21 +159,15 @@ def load_generation(
         raise IndexMismatch(f"{folder}: cannot be read ({exc.__class__.__name__}); {rebuild}") from None
 
 
-def _read_generation(folder: Path, manifest: dict[str, Any], rebuild: str) -> LoadedIndex:
-    passages = _read_passages(folder / "passages.jsonl")
-    documents = {
-        k: Document.from_dict(v)
-        for k, v in json.loads((folder / "documents.json").read_text("utf-8")).items()
-    }
-    dense = load_vector_index(folder, manifest)
-    if len(dense) != len(passages) or manifest.get("passage_count") != len(passages):
+def _read_generation(folder: Path, manifest: Manifest, rebuild: str) -> LoadedIndex:
+    documents, passages = open_store(folder / STORE_FILE)
+    dense = load_vector_index(folder, backend=manifest.vector_backend, kind=manifest.vector_index)
+    if len(dense) != len(passages) or manifest.passage_count != len(passages):
         raise IndexMismatch(f"{folder}: {len(dense)} vectors for {len(passages)} passages; {rebuild}")
     sentence_vectors = None
-    counts = np.array([len(p.sentences) for p in passages], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(passages) else counts
     if (folder / "sentences.npy").is_file():
-        sentence_vectors = np.load(folder / "sentences.npy").astype(np.float32)
-        if len(sentence_vectors) != int(counts.sum()):
+        sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r")
+        if len(sentence_vectors) != manifest.sentence_count:
             raise IndexMismatch(f"{folder}: sentence vectors do not match the passages; {rebuild}")
     return LoadedIndex(
         path=folder,
@@ -206,6 +177,5 @@ def _read_generation(folder: Path, manifest: dict[str, Any], rebuild: str) -> Lo
         dense=dense,
         bm25=load_bm25(folder / "bm25"),
         sentence_vectors=sentence_vectors,
-        sentence_start=starts,
         vocabulary=CorpusVocabulary.load_or_build(folder / VOCABULARY, documents.values(), passages),
     )

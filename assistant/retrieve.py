@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .doctable import DocumentTable
 from .embed import Embedder
 from .lexical import bm25_search, query_terms
 from .loader import LoadedIndex
@@ -135,13 +136,8 @@ class IndexRetriever:
         self.settings = settings
         self.reranker = reranker
         self.withheld = withheld  # document ids never served (retired, or not approved under serve=approved)
-        rows: dict[str, list[int]] = {}
-        for i, p in enumerate(index.passages):
-            rows.setdefault(p.doc_id, []).append(i)
-        self._rows = {doc_id: np.asarray(r, dtype=np.int64) for doc_id, r in rows.items()}
-        self._with_context = bool(
-            index.manifest.get("settings", {}).get("index", {}).get("embed_context", True)
-        )
+        self._table = DocumentTable.build(index.documents.values(), index.passages.doc_rows())
+        self._with_context = index.manifest.embed_context
 
     # -- the two base rankings
     def _depth(self, k: int, filters: Filters | None) -> int:
@@ -152,13 +148,7 @@ class IndexRetriever:
         so a narrow filter still gives k hits); None when every row may be returned."""
         if (filters is None or filters.is_empty()) and not self.withheld:
             return None
-        docs = self.index.documents
-        chosen = [
-            rows
-            for doc_id, rows in self._rows.items()
-            if doc_id not in self.withheld and (filters is None or filters.accepts(docs[doc_id]))
-        ]
-        return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+        return self._table.rows(filters, self.withheld)
 
     def dense_ranking(self, query: str, depth: int, allowed: Ids | None = None) -> Ranked:
         if depth <= 0 or (allowed is not None and not len(allowed)):

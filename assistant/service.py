@@ -297,7 +297,8 @@ class Assistant:
             return None
         found = {}
         for h in hits:
-            v = self.index.sentence_vectors_of(self.index.by_id[h.passage.passage_id])
+            row = self.index.passages.row_of(h.passage.passage_id)
+            v = None if row is None else self.index.sentence_vectors_of(row)
             if v is not None:
                 found[h.passage.passage_id] = v
         return found
@@ -322,7 +323,7 @@ class Assistant:
     @property
     def suggester(self) -> Suggester:
         if self._suggester is None:
-            self._suggester = Suggester(self.index, self.answers)
+            self._suggester = Suggester(self.index.passages.topic_sections(), self.answers)
         return self._suggester
 
     def filtered_out(self, filters: Filters) -> bool:
@@ -343,7 +344,7 @@ class Assistant:
         """Work done once so that no request pays for it: read what every sentence offers as an answer (while
         they fit the cache) and check every follow-up the index could suggest (`Suggester.warm`). Returns how
         many suggestions are answerable."""
-        if self.index.manifest.get("sentence_count", 0) <= PROFILE_CACHE:
+        if self.index.manifest.sentence_count <= PROFILE_CACHE:
             for p in self.index.passages:
                 for text in p.sentence_texts():
                     profile(text)
@@ -358,7 +359,7 @@ class Assistant:
     # ------------------------------------------------------------------ sources
     def source(self, passage_id: str) -> dict[str, Any]:
         """A passage, its document's metadata and its neighbouring passages."""
-        idx = self.index.by_id.get(passage_id)
+        idx = self.index.passages.row_of(passage_id)
         if idx is None:
             raise PassageNotFound(
                 f"no passage {passage_id!r} in the loaded index; it may come from an older build"

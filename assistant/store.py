@@ -3,12 +3,13 @@
 Layout of one generation folder (see `assistant.generations` for the index folder around it):
 
     manifest.json             model, dimension, counts, fingerprints, sha256 of every file, build time
+                              (`assistant.manifest.Manifest`)
     manifest.sha256           sha256 of manifest.json itself, so no byte of the manifest goes unchecked
-    documents.json            citation metadata of every document
-    passages.jsonl            passages with sentence offsets, in index order
+    passages.sqlite           documents (citation metadata) and passages (text, sentence offsets), by row
+                              and id (`assistant.passagestore`)
     dense.faiss               the vector index over normalised passage vectors (`assistant.vectorindex`)
-    sentences.npy             float16 sentence vectors (optional; used by the composer)
-    bm25/                     bm25s index over the same passage texts
+    sentences.npy             float16 sentence vectors (optional; used by the composer), memory-mapped
+    bm25/                     bm25s index over the same passage texts, memory-mapped
     vocabulary.json           the library's words, capitalised forms and the abbreviations it defines
 
 A generation is written under a temporary name by the one build holding the lock, and published by renaming
@@ -19,14 +20,12 @@ loader verifies every byte and falls back to the newest generation that verifies
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -35,7 +34,10 @@ from .embedcache import EmbeddingCache, model_folder
 from .generations import MANIFEST, build_lock, checkpoint, new_build_folder, publish
 from .ingest import Corpus
 from .lexical import build_bm25
-from .loader import FORMAT_VERSION, MANIFEST_SUM, VOCABULARY, file_hashes
+from .loader import MANIFEST_SUM, VOCABULARY, file_hashes
+from .manifest import FORMAT_VERSION, DenseRecall, EmbeddedNow, LeftOut, Manifest
+from .passagestore import FILE as STORE_FILE
+from .passagestore import write_store
 from .settings import Settings
 from .types import Document, Passage
 from .vectorindex import build_vector_index, measured_recall
@@ -147,51 +149,37 @@ def _write_generation(
         sent_vectors, sentences_embedded = embed(sentences, 64)
         np.save(tmp / "sentences.npy", sent_vectors.astype(np.float16))
 
-    with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
-        for p in corpus.passages:
-            row: dict[str, Any] = {
-                "id": p.passage_id,
-                "doc": p.doc_id,
-                "section": p.section,
-                "text": p.text,
-            }
-            row |= {"sentences": [list(s) for s in p.sentences], "position": p.position}
-            if p.page is not None:
-                row["page"] = p.page
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_store(tmp / STORE_FILE, corpus.documents.values(), corpus.passages)
     CorpusVocabulary.build(corpus.documents.values(), corpus.passages).save(tmp / VOCABULARY)
-    docs = {k: v.__dict__ for k, v in corpus.documents.items()}
-    (tmp / "documents.json").write_text(json.dumps(docs, ensure_ascii=False, indent=0), encoding="utf-8")
 
     checkpoint("written")
     fingerprint = corpus.fingerprint()
-    manifest: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "model": embedder.name,
-        "dimension": embedder.dimension,
-        "normalized": True,
-        "metric": "inner_product",
-        "vector_backend": dense.backend,
-        "faiss_index": dense.kind,
-        "dense_recall": recall,
-        "passage_count": len(corpus.passages),
-        "document_count": len(corpus.documents),
-        "sentence_count": sentence_count,
-        "sentence_embeddings": settings.index.sentence_embeddings,
-        "corpus_fingerprint": fingerprint,
-        "source_fingerprint": source_fingerprint,
-        "sources": [str(Path(s).resolve()) for s in sources],
-        "settings": {"ingest": settings.ingest.model_dump(), "index": settings.index.model_dump()},
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "embed_seconds": round(embed_seconds, 2),
-        "passages_per_second": round(len(texts) / embed_seconds, 1) if embed_seconds > 0 else None,
-        "embedded_now": {"passages": passages_embedded, "sentences": sentences_embedded},
-        "left_out": [{"file": f, "why": why} for f, why in corpus.failures],
-        "duplicates": corpus.duplicates,
-        "files": file_hashes(tmp),
-    }
-    manifest["build_seconds"] = round(time.perf_counter() - started, 2)
-    raw = json.dumps(manifest, indent=2).encode()
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        model=embedder.name,
+        dimension=embedder.dimension,
+        vector_backend=dense.backend,
+        vector_index=dense.kind,
+        dense_recall=DenseRecall(**recall),
+        passage_count=len(corpus.passages),
+        document_count=len(corpus.documents),
+        sentence_count=sentence_count,
+        sentence_embeddings=settings.index.sentence_embeddings,
+        embed_context=settings.index.embed_context,
+        corpus_fingerprint=fingerprint,
+        source_fingerprint=source_fingerprint,
+        sources=[str(Path(s).resolve()) for s in sources],
+        settings={"ingest": settings.ingest.model_dump(), "index": settings.index.model_dump()},
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        embed_seconds=round(embed_seconds, 2),
+        passages_per_second=round(len(texts) / embed_seconds, 1) if embed_seconds > 0 else None,
+        embedded_now=EmbeddedNow(passages=passages_embedded, sentences=sentences_embedded),
+        left_out=[LeftOut(file=f, why=why) for f, why in corpus.failures],
+        duplicates=corpus.duplicates,
+        files=file_hashes(tmp),
+        build_seconds=round(time.perf_counter() - started, 2),
+    )
+    raw = manifest.to_json()
     (tmp / MANIFEST).write_bytes(raw)
     checkpoint("manifest")
     (tmp / MANIFEST_SUM).write_text(hashlib.sha256(raw).hexdigest() + "\n", encoding="utf-8")

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .lexical import terms
-from .loader import LoadedIndex
 from .types import Answer, Hit
 from .vocab.words import FOLLOWUP_TEMPLATES, aspects_of
 
@@ -41,17 +40,17 @@ def candidates(topic: str, sections: set[str]) -> list[str]:
 class Suggester:
     """Two to four follow-ups for an answer; `answerable(question)` says whether the index answers one."""
 
-    def __init__(self, index: LoadedIndex, answerable: Callable[[str], bool], cache_size: int = 4096) -> None:
-        self.index = index
+    def __init__(
+        self, sections: Iterable[tuple[str, str]], answerable: Callable[[str], bool], cache_size: int = 4096
+    ) -> None:
+        """`sections`: the (topic, section heading) pairs of the index's passages."""
         self.answerable = answerable
         self.cache_size = cache_size
         self._verdicts: OrderedDict[str, bool] = OrderedDict()
         self._lock = threading.Lock()
         self._sections: dict[str, set[str]] = {}
-        for p in index.passages:
-            topic = index.documents[p.doc_id].topic
-            if topic and p.section:
-                self._sections.setdefault(topic, set()).add(p.section.lower())
+        for topic, section in sections:
+            self._sections.setdefault(topic, set()).add(section.lower())
 
     def _answers(self, question: str) -> bool:
         with self._lock:

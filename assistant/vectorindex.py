@@ -57,16 +57,16 @@ def build_vector_index(vectors: Vectors, *, hnsw_above: int, backend: str = DEFA
     return FaissIndex.build(vectors, hnsw_above=hnsw_above)
 
 
-def load_vector_index(folder: Path, manifest: dict[str, Any]) -> VectorIndex:
-    """The vector index of a generation folder, by the backend and type its manifest names."""
-    backend = manifest.get("vector_backend", DEFAULT_BACKEND)  # generations from before the seam: FAISS
+def load_vector_index(folder: Path, *, backend: str, kind: str) -> VectorIndex:
+    """The vector index of a generation folder, by the backend and index type its manifest names
+    (memory-mapped where the backend can)."""
     if backend != "faiss":
         raise IndexMismatch(
             f"{folder}: built with vector index backend {backend!r}, which this installation does not have"
         )
     from .faiss_index import FaissIndex
 
-    return FaissIndex.load(folder, kind=str(manifest.get("faiss_index", "flat-ip")))
+    return FaissIndex.load(folder, kind=kind)
 
 
 def measured_recall(

@@ -161,7 +161,7 @@ def test_every_damaged_file_of_a_generation_is_detected_and_the_newest_valid_one
     pristine = tmp_path / "pristine"
     shutil.copytree(folder, pristine)
     files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
-    assert {"manifest.json", "manifest.sha256", "passages.jsonl", "dense.faiss"} <= {str(f) for f in files}
+    assert {"manifest.json", "manifest.sha256", "passages.sqlite", "dense.faiss"} <= {str(f) for f in files}
     detected = 0
     for name in files:
         for how, damage in DAMAGE.items():

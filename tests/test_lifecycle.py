@@ -4,7 +4,6 @@ and the periodic deletion of expired conversations."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -19,6 +18,8 @@ from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.api.edge import ACCESS_LOG
+from assistant.passagestore import FILE as STORE_FILE
+from assistant.passagestore import open_store
 from assistant.service import Assistant, build_from_settings
 from assistant.settings import ApiSettings, Settings
 
@@ -65,8 +66,8 @@ def build_in_another_process(index_dir: Path, corpus: Path) -> str:
 
 
 def passage_ids(folder: Path) -> set[str]:
-    lines = (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
-    return {json.loads(line)["id"] for line in lines}
+    _documents, passages = open_store(folder / STORE_FILE)
+    return {p.passage_id for p in passages}
 
 
 def test_twenty_rebuild_and_swap_cycles_lose_no_request_and_never_mix_generations(
@@ -129,7 +130,7 @@ def test_a_generation_that_fails_to_load_is_not_swapped_in(
         # published by hand: built elsewhere, damaged, moved in, then CURRENT replaced
         elsewhere = tmp_path / "elsewhere"
         second = build_in_another_process(elsewhere, FIXTURE_CORPUS)
-        (elsewhere / second / "passages.jsonl").write_text("{}\n")
+        (elsewhere / second / STORE_FILE).write_bytes(b"not a database")
         shutil.move(elsewhere / second, settings.index_dir / second)
         (settings.index_dir / "CURRENT.new").write_text(second + "\n")
         os.replace(settings.index_dir / "CURRENT.new", settings.index_dir / "CURRENT")

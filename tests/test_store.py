@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from assistant.errors import IndexMismatch, IndexNotFound
 from assistant.generations import CURRENT
 from assistant.loader import current_generation, load_index, read_manifest
+from assistant.passagestore import open_store
 from assistant.service import build_from_settings
 from assistant.settings import Settings
 
@@ -18,16 +18,21 @@ from .conftest import FakeEmbedder
 
 def test_manifest_describes_the_build(built_settings: Settings) -> None:
     m = read_manifest(built_settings.index_dir)
-    assert m["model"] == FakeEmbedder.name and m["dimension"] == 64 and m["normalized"] is True
-    assert m["document_count"] == 4 and m["passage_count"] > 4
+    assert m.model == FakeEmbedder.name and m.dimension == 64 and m.normalized is True
+    assert m.document_count == 4 and m.passage_count > 4
     folder = current_generation(built_settings.index_dir)
-    assert set(m["files"]) >= {"dense.faiss", "passages.jsonl", "documents.json", "sentences.npy"}
-    assert any(name.startswith("bm25/") for name in m["files"])
-    assert len(m["corpus_fingerprint"]) == 64
+    assert set(m.files) >= {"dense.faiss", "passages.sqlite", "sentences.npy", "vocabulary.json"}
+    assert any(name.startswith("bm25/") for name in m.files)
+    assert len(m.corpus_fingerprint) == 64
     index = load_index(built_settings.index_dir, expected_model=FakeEmbedder.name, expected_dimension=64)
-    assert index.path == folder and len(index.dense) == m["passage_count"]
-    assert (m["vector_backend"], m["faiss_index"]) == ("faiss", "flat-ip")
-    assert m["dense_recall"] == {"recall": 1.0, "k": 10, "queries": 200}  # flat: exact by construction
+    assert index.path == folder and len(index.dense) == len(index.passages) == m.passage_count
+    assert len(index.documents) == 4 and sum(len(p.sentences) for p in index.passages) == m.sentence_count
+    assert (m.vector_backend, m.vector_index) == ("faiss", "flat-ip")
+    assert m.dense_recall.model_dump() == {
+        "recall": 1.0,
+        "k": 10,
+        "queries": 200,
+    }  # flat: exact by construction
 
 
 def test_load_refuses_another_model(built_settings: Settings) -> None:
@@ -37,8 +42,8 @@ def test_load_refuses_another_model(built_settings: Settings) -> None:
 
 def test_load_refuses_tampered_files(built_settings: Settings) -> None:
     folder = current_generation(built_settings.index_dir)
-    with (folder / "passages.jsonl").open("a") as f:
-        f.write("\n")
+    with (folder / "passages.sqlite").open("ab") as f:
+        f.write(b"\0")
     with pytest.raises(IndexMismatch, match="differ from the manifest"):
         load_index(built_settings.index_dir, expected_model=FakeEmbedder.name)
 
@@ -58,8 +63,8 @@ def test_rebuild_publishes_new_generation_and_prunes(
     # keep_generations = 2: the current one and the one before it
     assert sorted(p.name for p in built_settings.index_dir.glob("gen-*")) == sorted([second.name, third.name])
     # passage ids are stable across rebuilds of unchanged text
-    ids = lambda g: [json.loads(line)["id"] for line in (g / "passages.jsonl").open()]  # noqa: E731
-    assert ids(second) == ids(third)
+    ids = lambda g: [p.passage_id for p in open_store(g / "passages.sqlite")[1]]  # noqa: E731
+    assert ids(second) == ids(third) != []
 
 
 def test_failed_build_leaves_the_published_index_alone(

@@ -21,7 +21,11 @@ def _index(sections: dict[str, list[str]]) -> Any:
         for doc_id, doc in docs.items()
         for j, section in enumerate(sections[doc.topic or ""])
     ]
-    return SimpleNamespace(documents=docs, passages=passages)
+    return SimpleNamespace(
+        documents=docs,
+        passages=passages,
+        sections=[(d.topic, p.section) for p in passages if (d := docs[p.doc_id]).topic],
+    )
 
 
 def _answer(section: str | None = None) -> Answer:
@@ -50,7 +54,7 @@ def test_only_answerable_questions_unasked_and_each_checked_once() -> None:
         checked.append(question)
         return "prognosis" not in question  # the index cannot answer the prognosis question
 
-    suggester = Suggester(index, answerable)
+    suggester = Suggester(index.sections, answerable)
     hit = Hit(index.passages[0], index.documents["d0"], 1.0)
     first = suggester.suggest([hit], _answer("Treatment"), ["How do I diagnose gout?"])
     # treatment is covered by the answer, diagnosis was asked, prognosis is unanswerable: only prevention is
@@ -64,7 +68,7 @@ def test_only_answerable_questions_unasked_and_each_checked_once() -> None:
 
 def test_no_suggestions_for_an_abstention_or_a_document_without_topic() -> None:
     index = _index({"Gout": ["Diagnosis", "Treatment"]})
-    suggester = Suggester(index, lambda _q: True)
+    suggester = Suggester(index.sections, lambda _q: True)
     hit = Hit(index.passages[0], index.documents["d0"], 1.0)
     abstained = _answer().model_copy(update={"abstained": True})
     assert suggester.suggest([hit], abstained, ["q"]) == []

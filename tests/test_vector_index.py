@@ -78,16 +78,14 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     rows = unit_rows(7, 120)
     index = build_vector_index(rows, hnsw_above=1000)
     index.save(tmp_path)
-    again = load_vector_index(tmp_path, {"vector_backend": "faiss", "faiss_index": index.kind})
+    again = load_vector_index(tmp_path, backend="faiss", kind=index.kind)
     assert len(again) == 120 and np.allclose(again.vectors(), rows)
     assert (again.search(rows[:3], 4)[1] == index.search(rows[:3], 4)[1]).all()
-    old = load_vector_index(tmp_path, {"faiss_index": "flat-ip"})  # a manifest from before the seam
-    assert len(old) == 120
 
 
 def test_an_unknown_backend_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexMismatch, match="'milvus'"):
-        load_vector_index(tmp_path, {"vector_backend": "milvus"})
+        load_vector_index(tmp_path, backend="milvus", kind="x")
     with pytest.raises(IndexMismatch, match="the one available is 'faiss'"):
         build_vector_index(unit_rows(8, 3), hnsw_above=10, backend="qdrant")
 

@@ -125,7 +125,7 @@ def add_health_and_page(app: FastAPI, settings: Settings) -> None:
         return Ready(
             status="ready",
             passages=len(current.index.passages),
-            model=current.index.manifest["model"],
+            model=current.index.manifest.model,
             generation=current.index.generation,
             stale=bool(request.app.state.stale),
             fallback=current.index.fallback_from is not None,

@@ -38,14 +38,14 @@ def git_commit() -> str | None:
 def config(settings: Settings, index: LoadedIndex, **extra: Any) -> dict[str, Any]:
     m = index.manifest
     return {
-        "model": m.get("model"),
+        "model": m.model,
         "index": {
             "path": str(index.path),
-            "documents": m.get("document_count"),
-            "passages": m.get("passage_count"),
-            "faiss_index": m.get("faiss_index"),
-            "corpus_fingerprint": m.get("corpus_fingerprint"),
-            "settings": m.get("settings"),
+            "documents": m.document_count,
+            "passages": m.passage_count,
+            "vector_index": m.vector_index,
+            "corpus_fingerprint": m.corpus_fingerprint,
+            "settings": m.settings,
         },
         "retrieval": settings.retrieval.model_dump(),
         "conversation_strategy": settings.conversation.strategy,

@@ -42,16 +42,18 @@ def rebuild(settings: Settings) -> dict[str, Any]:
     folder = build_from_settings(
         lenient, SentenceTransformerEmbedder(settings.model), progress=False, log=_eprint
     )
-    manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    now = manifest.get("embedded_now", {})
+    from ..loader import read_generation_manifest
+
+    manifest = read_generation_manifest(folder)
+    now = manifest.embedded_now
     _eprint(
-        f"published {folder.name}: {manifest['document_count']} documents, {manifest['passage_count']} "
-        f"passages; embedded now {now.get('passages', '?')} passages and {now.get('sentences', '?')} "
-        f"sentences, in {manifest['build_seconds']:.1f} s"
+        f"published {folder.name}: {manifest.document_count} documents, {manifest.passage_count} "
+        f"passages; embedded now {now.passages} passages and {now.sentences} "
+        f"sentences, in {manifest.build_seconds:.1f} s"
     )
-    for item in manifest.get("left_out", []):
-        _eprint(f"left out: {item['why']}")
-    return manifest
+    for item in manifest.left_out:
+        _eprint(f"left out: {item.why}")
+    return manifest.model_dump(mode="json")
 
 
 def _report(changes: list[ops.Change], args: argparse.Namespace, settings: Settings) -> int:
@@ -134,14 +136,14 @@ def status(settings: Settings) -> dict[str, Any]:
     return {
         "indexed": True,
         "generation": generation,
-        "built_at": manifest.get("built_at"),
-        "documents": manifest.get("document_count"),
-        "passages": manifest.get("passage_count"),
+        "built_at": manifest.built_at,
+        "documents": manifest.document_count,
+        "passages": manifest.passage_count,
         "stale": is_stale(manifest, settings),
         "serve": settings.library.serve,
         "review_status": dict(Counter(d.review_status or "not reviewed" for d in docs)),
-        "left_out": manifest.get("left_out", []),
-        "duplicates": manifest.get("duplicates", []),
+        "left_out": [item.model_dump() for item in manifest.left_out],
+        "duplicates": manifest.duplicates,
         "library_dir": str(settings.library_dir),
     }
 

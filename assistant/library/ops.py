@@ -10,9 +10,9 @@ embedding cache makes that rebuild embed only new text.
 from __future__ import annotations
 
 import filecmp
-import json
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +25,8 @@ import yaml
 from ..errors import AssistantError, IngestError
 from ..ingest import documents_of, iter_library, load_corpus
 from ..loader import current_generation
+from ..passagestore import FILE as STORE_FILE
+from ..passagestore import open_store
 from ..readers import Parsed, reader_for
 from ..settings import Settings
 from ..sidecars import SIDECAR_SUFFIXES, is_sidecar, metadata_for, sidecar_candidates
@@ -54,9 +56,12 @@ def documents(settings: Settings) -> dict[str, Document]:
     """The documents of the served index (fast); the library files read afresh when there is none."""
     try:
         folder = current_generation(settings.index_dir)
-        raw = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-        return {k: Document.from_dict(v) for k, v in raw.items()}
-    except (OSError, ValueError, AssistantError):
+        stored, _passages = open_store(folder / STORE_FILE)
+        try:
+            return {d.doc_id: d for d in stored.values()}
+        finally:
+            stored.close()
+    except (OSError, ValueError, sqlite3.Error, AssistantError):
         return _library_documents(settings)
 
 
