@@ -1,5 +1,8 @@
-"""The FAISS backend of `VectorIndex`: exact inner-product search (flat) for small libraries, HNSW above
-`index.hnsw_above` vectors. The only module that imports faiss."""
+"""The FAISS backend of `VectorIndex`, the only module that imports faiss. The index type follows the library's
+size: exact inner-product search (flat) up to `index.hnsw_above` vectors, HNSW (M=32) above it, and above
+`index.ivf_above` an inverted file of product-quantised codes whose candidates are re-ranked with the exact
+vectors (IVF-PQ with a refinement step: RAM holds the small codes, the float vectors stay memory-mapped and only
+the candidates' rows are read). Loaded indexes have their float vectors memory-mapped (`IO_FLAG_MMAP_IFC`)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,11 @@ FILE = "dense.faiss"
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 64
-NARROW = 10  # a filter keeping at most 1/NARROW of an HNSW index is searched exactly
+NARROW = 10  # a filter keeping at most 1/NARROW of an approximate index is searched exactly
+IVF_PROBES = 32  # inverted lists searched per query, at first: doubled until IVF_TARGET_RECALL is reached
+IVF_TARGET_RECALL = 0.99
+IVF_REFINE = 16  # candidates re-ranked with exact vectors, per result asked for
+IVF_TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS warns below 39)
 
 
 def set_threads(n: int) -> None:
@@ -64,11 +71,51 @@ class FaissIndex:
         return cls(raw, f"hnsw{HNSW_NEIGHBOURS}")
 
     @classmethod
-    def build(cls, vectors: Vectors, *, hnsw_above: int) -> FaissIndex:
+    def ivf_pq(cls, vectors: Vectors, *, seed: int = 0) -> FaissIndex:
+        """IVF-PQ over `vectors` (trained on a sample of them), with exact re-ranking of its candidates."""
+        n, dimension = vectors.shape
+        lists = max(1, min(int(4 * np.sqrt(n)), n // IVF_TRAIN_PER_LIST))
+        sub = next(
+            m for m in (dimension // 8, dimension // 4, dimension // 2, dimension) if dimension % m == 0
+        )
+        quantizer = faiss.IndexFlatIP(dimension)
+        base = faiss.IndexIVFPQ(quantizer, dimension, lists, sub, 8, faiss.METRIC_INNER_PRODUCT)
+        size = min(n, lists * IVF_TRAIN_PER_LIST * 4)
+        sample = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+        base.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
+        raw = faiss.IndexRefineFlat(base)
+        raw.k_factor = IVF_REFINE
+        # the C++ objects own what they point to, so nothing depends on these Python wrappers staying alive
+        base.own_fields = raw.own_fields = True
+        quantizer.this.disown()  # type: ignore[attr-defined]
+        base.this.disown()  # type: ignore[attr-defined]
+        return cls(raw, f"ivf{lists}-pq{sub}-refine")
+
+    @classmethod
+    def build(cls, vectors: Vectors, *, hnsw_above: int, ivf_above: int | None = None) -> FaissIndex:
         dimension = vectors.shape[1]
+        if ivf_above is not None and len(vectors) > ivf_above:
+            index = cls.ivf_pq(vectors)
+            index.add(vectors)
+            index.tune_probes(vectors)
+            return index
         index = cls.hnsw(dimension) if len(vectors) > hnsw_above else cls.exact(dimension)
         index.add(vectors)
         return index
+
+    def tune_probes(self, vectors: Vectors, target: float = IVF_TARGET_RECALL) -> None:
+        """Double an IVF index's probes (from IVF_PROBES) until its recall@10 against exact search, on 1,000
+        midpoint queries (as the build measures it), reaches `target` or every list is probed; the probes are
+        saved with the index."""
+        from .vectorindex import measured_recall
+
+        base: Any = faiss.downcast_index(self.raw.base_index)
+        base.nprobe = min(IVF_PROBES, base.nlist)
+        while (
+            base.nprobe < base.nlist
+            and measured_recall(self, vectors, queries=1000, seed=1)["recall"] < target
+        ):
+            base.nprobe = min(2 * base.nprobe, base.nlist)
 
     @classmethod
     def load(cls, folder: Path, *, kind: str) -> FaissIndex:
@@ -101,18 +148,23 @@ class FaissIndex:
         params = None
         if allowed is not None:
             chosen = np.unique(np.asarray(allowed, dtype=np.int64))
-            if self.kind.startswith("hnsw") and len(chosen) * NARROW <= len(self):
+            if self.kind != "flat-ip" and len(chosen) * NARROW <= len(self):
                 return self._exact_among(queries, k, chosen)
-            selector = faiss.IDSelectorBatch(chosen)
-            # faiss's bundled type stubs lack the search parameters (present since FAISS 1.7.3)
-            params = (
-                faiss.SearchParametersHNSW(sel=selector, efSearch=self.raw.hnsw.efSearch)  # type: ignore[attr-defined]
-                if self.kind.startswith("hnsw")
-                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-            )
+            params = self._restricted(faiss.IDSelectorBatch(chosen))
         with _batched(len(queries), queries.shape[1]):
             scores, ids = self.raw.search(queries, k, params=params)
         return scores, ids
+
+    def _restricted(self, selector: Any) -> Any:
+        """Search parameters that keep the results to `selector`'s rows, for this index type."""
+        # faiss's bundled type stubs lack the search parameters (present since FAISS 1.7.3)
+        if self.kind.startswith("hnsw"):
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=self.raw.hnsw.efSearch)  # type: ignore[attr-defined]
+        if self.kind.startswith("ivf"):
+            base: Any = faiss.downcast_index(self.raw.base_index)
+            inner = faiss.SearchParametersIVF(sel=selector, nprobe=base.nprobe)  # type: ignore[call-arg]
+            return faiss.IndexRefineSearchParameters(k_factor=self.raw.k_factor, base_index_params=inner)  # type: ignore[call-arg]
+        return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
     def _exact_among(self, queries: Vectors, k: int, chosen: Ids) -> tuple[Scores, Ids]:
         """Exact search over a few rows: a graph walk restricted to them finds too few (fewer than k)."""

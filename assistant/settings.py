@@ -97,6 +97,12 @@ class IndexSettings(BaseModel):
     hnsw_above: int = Field(
         200_000, ge=1, description="Passage count above which FAISS uses HNSW instead of exact flat search."
     )
+    ivf_above: int = Field(
+        2_000_000,
+        ge=1,
+        description="Passage count above which FAISS uses IVF-PQ with exact re-ranking of its candidates instead "
+        "of HNSW (RAM holds compact codes; the float vectors stay memory-mapped).",
+    )
     keep_generations: int = Field(2, ge=1, le=20, description="How many published index generations to keep.")
     build_lock_timeout_s: float = Field(
         3600.0, ge=0, description="How long a build waits for another build of the same index folder."

@@ -135,7 +135,9 @@ def _write_generation(
     vectors, passages_embedded = embed(texts, settings.index.batch_size)
     embed_seconds = time.perf_counter() - t0
     checkpoint("embedded")
-    dense = build_vector_index(vectors, hnsw_above=settings.index.hnsw_above)
+    dense = build_vector_index(
+        vectors, hnsw_above=settings.index.hnsw_above, ivf_above=settings.index.ivf_above
+    )
     dense.save(tmp)
     recall = measured_recall(dense, vectors)
     log(f"{dense.kind} index: recall@{recall['k']} {recall['recall']} against exact search")

@@ -48,13 +48,15 @@ class VectorIndex(Protocol):
         ...
 
 
-def build_vector_index(vectors: Vectors, *, hnsw_above: int, backend: str = DEFAULT_BACKEND) -> VectorIndex:
+def build_vector_index(
+    vectors: Vectors, *, hnsw_above: int, ivf_above: int | None = None, backend: str = DEFAULT_BACKEND
+) -> VectorIndex:
     """A new index over `vectors`, of the type the backend chooses for their number."""
     if backend != "faiss":
         raise IndexMismatch(f"unknown vector index backend {backend!r}; the one available is 'faiss'")
     from .faiss_index import FaissIndex
 
-    return FaissIndex.build(vectors, hnsw_above=hnsw_above)
+    return FaissIndex.build(vectors, hnsw_above=hnsw_above, ivf_above=ivf_above)
 
 
 def load_vector_index(folder: Path, *, backend: str, kind: str) -> VectorIndex:

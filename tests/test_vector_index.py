@@ -66,6 +66,40 @@ def test_hnsw_above_the_threshold_finds_what_exact_search_finds() -> None:
     assert recall >= 0.95
 
 
+def clustered_rows(seed: int, n: int, dim: int = 32, clusters: int = 40) -> np.ndarray:
+    """Unit vectors around a few centres, as embeddings of a library's topics are (uniform random vectors
+    have no neighbourhoods for an approximate index to find)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim))
+    rows = (centres[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, dim))).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_ivf_above_its_threshold_probes_until_it_finds_what_exact_search_finds(tmp_path: Path) -> None:
+    rows = clustered_rows(9, 6000)
+    asked = clustered_rows(10, 60)
+    index = build_vector_index(rows, hnsw_above=1000, ivf_above=5000)
+    # min(4 sqrt(n) = 309, n / 40 training vectors a list = 150) lists; dim / 8 = 4 sub-quantisers
+    assert index.kind == "ivf150-pq4-refine" and len(index) == 6000
+    assert measured_recall(index, rows)["recall"] >= 0.99  # the probes were doubled until it got there
+    truth = brute_force(rows, asked, 10)
+    index.save(tmp_path)
+    loaded = load_vector_index(tmp_path, backend="faiss", kind=index.kind)  # probes saved with the index
+    for one in (index, loaded):
+        _scores, ids = one.search(asked, 10)
+        recall = np.mean(
+            [len(set(map(int, got)) & set(want)) / 10 for got, want in zip(ids, truth, strict=True)]
+        )
+        assert recall >= 0.97
+    # restricted: a broad filter through IVF's selector, a narrow one exactly; only allowed rows, k of them
+    for allowed in (list(range(0, 6000, 2)), list(range(0, 6000, 300))):
+        _scores, ids = loaded.search(asked, 10, allowed=allowed)
+        assert {int(i) for i in ids.ravel()} <= set(allowed) and (ids >= 0).all()
+    narrow = list(range(0, 6000, 300))
+    _scores, ids = loaded.search(asked, 10, allowed=narrow)
+    assert [sorted(map(int, r)) for r in ids] == [sorted(w) for w in brute_force(rows, asked, 10, narrow)]
+
+
 def test_batch_and_single_searches_agree() -> None:
     rows, asked = unit_rows(5, 300), unit_rows(6, 40)  # above FAISS's BLAS switch of 20 queries
     index = build_vector_index(rows, hnsw_above=1000)
