@@ -140,6 +140,7 @@ mkdir -p "$WORK/webui-data"
     OPENAI_API_BASE_URL="$API/v1" \
     OPENAI_API_KEY="$API_KEY" \
     SCARF_NO_ANALYTICS=true DO_NOT_TRACK=true ANONYMIZED_TELEMETRY=false \
+    OFFLINE_MODE=true HF_HUB_OFFLINE=1 \
     "$VENV/bin/open-webui" serve --host 127.0.0.1 --port "$WEBUI_PORT"
 ) >"$WORK/webui.log" 2>&1 &
 webui_pid=$!
@@ -184,6 +185,37 @@ print(json.dumps({"choices": [{"message": {"content": "".join(text)}}]}))
 ' "$WORK/stream.txt" >"$WORK/stream.json"
 check "a streamed chat completion through Open WebUI adds up to cited, linked Markdown" \
   "$cited"'(body["choices"][0]["message"]["content"])' <"$WORK/stream.json"
+
+# a chat as Open WebUI's page sends it: a session, a chat it saves, its built-in tools offered to the model
+page_request() {
+  "$VENV/bin/python" -c 'import json, sys, uuid
+question = sys.argv[2]
+user = {"id": str(uuid.uuid4()), "role": "user", "content": question, "parentId": None, "childrenIds": [],
+        "timestamp": 0}
+print(json.dumps({"model": sys.argv[1], "stream": True, "id": str(uuid.uuid4()), "parent_id": None,
+                  "session_id": "openwebui-check", "user_message": user,
+                  "messages": [{"role": "user", "content": question}]}))' "$MODEL" "$QUESTION"
+}
+curl -sS -N --max-time 180 "${auth[@]}" -H 'Content-Type: application/json' -d "$(page_request)" \
+  "$WEBUI/api/chat/completions" >"$WORK/page.txt" || true
+for _ in $(seq 60); do  # the saved chat's answer is written when the stream ends
+  "$VENV/bin/python" - "$WEBUI" "$token" >"$WORK/page.json" <<'PY' && break
+import json, sys, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+def get(path):
+    request = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+    return json.load(urllib.request.urlopen(request, timeout=30))
+for chat in get("/api/v1/chats/?page=1"):
+    for message in get("/api/v1/chats/" + chat["id"])["chat"]["history"]["messages"].values():
+        if message.get("role") == "assistant" and (message.get("content") or message.get("error")):
+            print(json.dumps(message))
+            sys.exit(0)
+sys.exit(1)
+PY
+  sleep 2
+done
+check "a chat as Open WebUI's page sends it (built-in tools offered) is answered, with our links as sources" \
+  "$cited"'(body["content"]) and not body.get("error") and len(body.get("sources") or []) > 0' <"$WORK/page.json"
 
 # what else of our response came through (information, not a check)
 "$VENV/bin/python" -c '

@@ -142,10 +142,15 @@ def test_stream_sends_chunks_that_add_up_to_the_completion(client: TestClient) -
         {"model": "x", "messages": [GOUT], "n": 2},
         {"model": "x", "messages": [{"role": "wizard", "content": "hi"}]},
         {"messages": [GOUT]},
-        # what cannot work is refused, not ignored
-        {"model": "x", "messages": [GOUT], "tools": [{"type": "function", "function": {"name": "f"}}]},
-        {"model": "x", "messages": [GOUT], "functions": [{"name": "f"}]},
-        {"model": "x", "messages": [GOUT], "tool_choice": "required"},
+        # what cannot work is refused, not ignored: a forced tool call
+        {
+            "model": "x",
+            "messages": [GOUT],
+            "tools": [{"type": "function", "function": {"name": "f"}}],
+            "tool_choice": "required",
+        },
+        {"model": "x", "messages": [GOUT], "tool_choice": {"type": "function", "function": {"name": "f"}}},
+        {"model": "x", "messages": [GOUT], "functions": [{"name": "f"}], "function_call": {"name": "f"}},
         {"model": "x", "messages": [GOUT], "response_format": {"type": "json_object"}},
     ],
 )
@@ -162,6 +167,18 @@ def test_sampling_and_length_fields_are_accepted_and_ignored(client: TestClient)
     tuned = chat(client, [GOUT], temperature=0.2, top_p=0.5, max_tokens=5, stop=["."], seed=1, user="u",
                  tools=[], tool_choice="none", response_format={"type": "text"})  # fmt: skip
     assert tuned["choices"][0]["message"]["content"] == plain["choices"][0]["message"]["content"]
+
+
+def test_offered_tools_are_never_called(client: TestClient) -> None:
+    """Open WebUI offers its built-in tools with every chat from its page: the answer is the same, no tool call."""
+    plain = chat(client, [GOUT])
+    tool = {"type": "function", "function": {"name": "search_web", "parameters": {"type": "object"}}}
+    for extra in ({"tools": [tool] * 28}, {"tools": [tool], "tool_choice": "auto"},
+                  {"functions": [tool["function"]], "function_call": "auto"}):  # fmt: skip
+        offered = chat(client, [GOUT], **extra)
+        message = offered["choices"][0]["message"]
+        assert message["content"] == plain["choices"][0]["message"]["content"]
+        assert not message.get("tool_calls") and offered["choices"][0]["finish_reason"] == "stop"
 
 
 def test_one_model_by_id_and_a_404_in_openai_shape_for_others(client: TestClient) -> None:

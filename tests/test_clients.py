@@ -280,8 +280,12 @@ def test_openai_lists_and_retrieves_our_model(oa: openai.OpenAI) -> None:
     [
         ({"messages": [{"role": "user", "content": "   "}]}, "no user message holds a question"),
         (
-            {"messages": GOUT, "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]},
-            "body.tools",
+            {
+                "messages": GOUT,
+                "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+                "tool_choice": "required",
+            },
+            "body.tool_choice",
         ),
     ],
 )

@@ -75,8 +75,8 @@ class ResponseFormat(BaseModel):
 
 class ChatRequest(BaseModel):
     """OpenAI's chat completion request. Sampling and length fields (temperature, top_p, max_tokens, stop,
-    seed, penalties, user ...) are accepted and ignored: answers are extractive. Tools, functions and JSON
-    response formats are refused (422)."""
+    seed, penalties, user ...) are accepted and ignored: answers are extractive. Tools may be offered and are
+    never called; forcing a tool call, several choices and JSON response formats are refused (422)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -90,12 +90,21 @@ class ChatRequest(BaseModel):
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     n: int = Field(1, ge=1, le=1, description="Only one choice is produced.")
-    # what cannot work here is refused rather than ignored: answers are quoted sentences, not generated text
+    # Tools may be offered (Open WebUI offers its built-in ones with every chat) and are never called: answering
+    # without a tool is what "auto" allows. What cannot work is refused rather than ignored: forcing a call.
     tools: list[Any] | None = Field(
-        None, max_length=0, description="Not supported (no tool calls): only null or an empty list."
+        None, description="Accepted and never called: answers are quoted sentences."
     )
-    functions: list[Any] | None = Field(None, max_length=0, description="Not supported: only null or [].")
-    tool_choice: Literal["none"] | None = Field(None, description='Not supported: only null or "none".')
+    functions: list[Any] | None = Field(
+        None, description="Accepted and never called (the legacy form of tools)."
+    )
+    tool_choice: Literal["none", "auto"] | None = Field(
+        None,
+        description='"none" or "auto" (no tool is called); forcing a call ("required", a named tool) is a 422.',
+    )
+    function_call: Literal["none", "auto"] | None = Field(
+        None, description='"none" or "auto"; forcing a call is a 422.'
+    )
     response_format: ResponseFormat | None = Field(
         None, description='Only {"type": "text"}: answers are Markdown text, never JSON.'
     )
