@@ -2,6 +2,9 @@
 
 Built once at ingest from the documents and passages, stored as `vocabulary.json` in the index generation, so a
 user's own library teaches its own shorthand and spelling; an older generation without the file builds it on load.
+Which documents use a stem is a compressed sparse table (`StemDocs`: int32 document numbers per stem) kept beside
+it in `vocabulary.stemdocs.npy` and memory-mapped, so a library of millions of documents does not turn it into
+Python lists.
 """
 
 from __future__ import annotations
@@ -9,17 +12,72 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..lexical import spelling_terms
 from ..types import Document, Passage
 from .abbreviations import Expansion, candidates, known_short_forms, mine
 
-VERSION = 2
+VERSION = 3  # 3: stem -> documents in vocabulary.stemdocs.npy, a document count instead of the ids
 MAX_PHRASE = 6
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*[A-Za-z0-9]|[A-Za-z]")
+
+
+class StemDocs(Mapping[str, np.ndarray[Any, np.dtype[np.int32]]]):
+    """stem -> the numbers of the documents that use it (ascending int32), as one compressed sparse table: the
+    stems in order, where each stem's numbers start, and all the numbers in one array."""
+
+    def __init__(self, stems: list[str], starts: np.ndarray[Any, Any], numbers: np.ndarray[Any, Any]) -> None:
+        self._index = {s: i for i, s in enumerate(stems)}
+        self._starts = starts
+        self._numbers = numbers
+
+    @classmethod
+    def of(cls, table: Mapping[str, Iterable[int]]) -> StemDocs:
+        stems = sorted(table)
+        lists = [np.asarray(sorted(table[s]), dtype=np.int32) for s in stems]
+        starts = np.zeros(len(stems) + 1, dtype=np.int64)
+        starts[1:] = np.cumsum([len(x) for x in lists])
+        numbers = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int32)
+        return cls(stems, starts, numbers)
+
+    def __getitem__(self, stem: str) -> np.ndarray[Any, np.dtype[np.int32]]:
+        i = self._index[stem]
+        return self._numbers[self._starts[i] : self._starts[i + 1]]
+
+    def __contains__(self, stem: object) -> bool:
+        return stem in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def stems(self) -> list[str]:
+        return list(self._index)
+
+    def save(self, path: Path) -> None:
+        """The starts and the numbers, as one int64 array: [number of stems, starts..., numbers...]."""
+        header = np.asarray([len(self._index)], dtype=np.int64)
+        np.save(path, np.concatenate([header, self._starts, self._numbers.astype(np.int64)]))
+
+    @classmethod
+    def load(cls, stems: list[str], path: Path) -> StemDocs:
+        raw = np.load(path, mmap_mode="r")
+        n = int(raw[0])
+        if n != len(stems):
+            raise ValueError(f"{path}: {n} stems, the vocabulary has {len(stems)}")
+        return cls(stems, raw[1 : n + 2], raw[n + 2 :])
+
+
+def stemdocs_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".stemdocs.npy")
 
 
 @dataclass
@@ -28,13 +86,9 @@ class CorpusVocabulary:
     cased: set[str]  # words the library writes with two or more capitals (AF, CKD, DOAC, SGLT2)
     lower: set[str]  # words the library writes in lower case
     abbreviations: dict[str, list[Expansion]]  # defined by the library itself
-    stem_docs: dict[str, list[int]]  # stem -> indices (into `doc_ids`) of the documents that use it
-    doc_ids: list[str]
+    stem_docs: StemDocs  # stem -> numbers (positions in the build's document order) of the documents using it
+    doc_count: int
     phrase_docs: dict[str, list[int]] = field(default_factory=dict)  # known expansions the library writes
-    _stems: set[str] = field(default_factory=set, repr=False)
-
-    def __post_init__(self) -> None:
-        self._stems = set(self.stem_docs)
 
     @classmethod
     def build(cls, documents: Iterable[Document], passages: Iterable[Passage]) -> CorpusVocabulary:
@@ -69,8 +123,8 @@ class CorpusVocabulary:
             cased=cased,
             lower=lower,
             abbreviations=mined,
-            stem_docs={s: sorted(v) for s, v in stem_docs.items()},
-            doc_ids=[d.doc_id for d in docs],
+            stem_docs=StemDocs.of(stem_docs),
+            doc_count=len(docs),
             phrase_docs=_phrase_docs(mined, sequences),
         )
 
@@ -82,18 +136,19 @@ class CorpusVocabulary:
             "cased": sorted(self.cased),
             "lower": sorted(self.lower),
             "abbreviations": {k: [[e.long, e.source] for e in v] for k, v in self.abbreviations.items()},
-            "stem_docs": self.stem_docs,
-            "doc_ids": self.doc_ids,
+            "stems": self.stem_docs.stems(),
+            "doc_count": self.doc_count,
             "phrase_docs": self.phrase_docs,
         }
         path.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        self.stem_docs.save(stemdocs_path(path))
 
     @classmethod
     def load_or_build(
         cls, path: Path, documents: Iterable[Document], passages: Iterable[Passage]
     ) -> CorpusVocabulary:
         """The stored vocabulary, or one built now for a generation written before it was stored."""
-        if not path.is_file():
+        if not path.is_file() or not stemdocs_path(path).is_file():
             return cls.build(documents, passages)
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != VERSION:
@@ -103,8 +158,8 @@ class CorpusVocabulary:
             cased=set(data["cased"]),
             lower=set(data["lower"]),
             abbreviations={k: [Expansion(a, b) for a, b in v] for k, v in data["abbreviations"].items()},
-            stem_docs={k: list(v) for k, v in data["stem_docs"].items()},
-            doc_ids=list(data["doc_ids"]),
+            stem_docs=StemDocs.load(list(data["stems"]), stemdocs_path(path)),
+            doc_count=int(data["doc_count"]),
             phrase_docs={k: list(v) for k, v in data["phrase_docs"].items()},
         )
 
@@ -114,12 +169,12 @@ class CorpusVocabulary:
 
     # -- questions about words
     def knows_stem(self, stem: str) -> bool:
-        return stem in self._stems
+        return stem in self.stem_docs
 
     def knows_phrase(self, phrase: str) -> bool:
         """Whether every content word of `phrase` (either spelling) occurs in the library."""
         stems = spelling_terms(phrase)
-        return bool(stems) and all(s in self._stems for s in stems)
+        return bool(stems) and all(s in self.stem_docs for s in stems)
 
 
 def _phrase_docs(

@@ -192,16 +192,17 @@ class Reader:
             return None
         if len(viable) == 1:
             return viable[0]
-        n_docs = max(1, len(vocab.doc_ids))
+        n_docs = max(1, vocab.doc_count)
         rest = context - set(spelling_terms(short))
         idf = {s: math.log((n_docs + 1) / (len(vocab.stem_docs.get(s, ())) + 1)) for s in rest}
+        uses = {s: set(vocab.stem_docs[s].tolist()) if s in vocab.stem_docs else set() for s in rest}
 
         def score(e: Expansion) -> float:
             """How specific the question's other words are to the meaning's documents (idf-weighted share)."""
             docs = vocab.phrase_documents(e.long)
             if not docs:
                 return 0.0
-            together = sum(idf[s] * len(docs & set(vocab.stem_docs.get(s, ()))) for s in rest)
+            together = sum(idf[s] * len(docs & uses[s]) for s in rest)
             return together / len(docs) + len(docs) / (100 * n_docs)
 
         return max(viable, key=lambda e: (score(e), -viable.index(e)))
