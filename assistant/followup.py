@@ -122,7 +122,9 @@ class TopicLexicon:
             vocabulary = CorpusVocabulary.build(documents, passages)
         labels: dict[tuple[str, ...], str] = {}
         for doc in documents:
-            for name in (doc.topic, doc.title if not doc.topic else None):
+            # a title is a topic's name when there is no topic, unless it is only the document's id (a corpus
+            # without titles), which names nothing a question would say
+            for name in (doc.topic, doc.title if not doc.topic and doc.title != doc.doc_id else None):
                 key = _key(name or "")
                 if key and len(key) <= MAX_LABEL_WORDS and (len(key) > 1 or key[0] not in stop_words()):
                     labels.setdefault(key, doc.topic or doc.title)

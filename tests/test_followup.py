@@ -141,6 +141,13 @@ def test_without_a_corpus_the_question_words_name_the_topic() -> None:
     ]
 
 
+def test_a_title_that_is_only_the_document_id_names_no_topic() -> None:
+    # a BEIR corpus without titles: the reader falls back to the id ("u12"), which no question names as a topic
+    docs = [Document("u12", "u12", "other", "", None), Document("b1", "Glaucoma", "other", "", None)]
+    lex = TopicLexicon.build(docs, [])
+    assert lex.mentions("what is u12 glaucoma") == ["Glaucoma"]
+
+
 def test_unknown_terms_accept_either_spelling() -> None:
     docs = [Document("d", "Stroke guideline", "guideline", "Org", 2023, url="https://x", topic="Stroke")]
     text = "Ischaemic stroke in paediatric patients is analysed at a specialist centre; the tumour was normalised."
