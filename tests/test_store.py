@@ -9,6 +9,7 @@ import pytest
 from assistant.errors import IndexMismatch, IndexNotFound
 from assistant.generations import CURRENT
 from assistant.loader import current_generation, load_index, read_manifest
+from assistant.manifest import Manifest
 from assistant.passagestore import open_store
 from assistant.service import build_from_settings
 from assistant.settings import Settings
@@ -120,3 +121,27 @@ def test_changed_corpus_rebuilds_the_default_index(
     before = current_generation(mine.index_dir)
     Assistant.open(other, embedder=fake_embedder, log=messages.append).close()
     assert current_generation(mine.index_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b'{"format_version": 2, "model": "m"}', "index format 2 is not 3"),  # an older build: rebuild
+        (
+            b'{"format_version": 3, "model": "m", "dimension": 4}',
+            "manifest.json: vector_index: Field required",
+        ),
+        (
+            b'{"format_version": 3, "model": "m", "dimension": "four"}',
+            "dimension: Input should be a valid integer",
+        ),
+        (b"[1, 2]", "manifest.json: (the whole file): Input should be an object"),
+        (b"{", "manifest.json: (the whole file): Invalid JSON"),
+    ],
+)
+def test_a_bad_manifest_is_one_line_that_says_what_and_to_rebuild(raw: bytes, says: str) -> None:
+    with pytest.raises(IndexMismatch) as caught:
+        Manifest.parse(raw, "gen-x", "rebuild it with `assistant index build`")
+    message = str(caught.value)
+    assert says in message and message.startswith("gen-x: ") and message.endswith("`assistant index build`")
+    assert "\n" not in message
