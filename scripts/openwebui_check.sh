@@ -198,18 +198,23 @@ print(json.dumps({"model": sys.argv[1], "stream": True, "id": str(uuid.uuid4()),
 }
 curl -sS -N --max-time 180 "${auth[@]}" -H 'Content-Type: application/json' -d "$(page_request)" \
   "$WEBUI/api/chat/completions" >"$WORK/page.txt" || true
-for _ in $(seq 60); do  # the saved chat's answer is written when the stream ends
-  "$VENV/bin/python" - "$WEBUI" "$token" >"$WORK/page.json" <<'PY' && break
+# the page gets {"status": true, "task_ids": [...], "chat_id": ...} back and the answer runs as a background task
+# that saves the message while it streams: wait for the saved chat's assistant message to be done
+for _ in $(seq 90); do
+  "$VENV/bin/python" - "$WEBUI" "$token" "$WORK/page.txt" >"$WORK/page.json" <<'PY' && break
 import json, sys, urllib.request
-base, token = sys.argv[1], sys.argv[2]
+base, token, page = sys.argv[1], sys.argv[2], sys.argv[3]
 def get(path):
     request = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
     return json.load(urllib.request.urlopen(request, timeout=30))
-for chat in get("/api/v1/chats/?page=1"):
-    for message in get("/api/v1/chats/" + chat["id"])["chat"]["history"]["messages"].values():
-        if message.get("role") == "assistant" and (message.get("content") or message.get("error")):
-            print(json.dumps(message))
-            sys.exit(0)
+try:
+    chat_id = json.load(open(page, encoding="utf-8"))["chat_id"]
+except (ValueError, KeyError, TypeError):
+    sys.exit(1)
+for message in get("/api/v1/chats/" + chat_id)["chat"]["history"]["messages"].values():
+    if message.get("role") == "assistant" and (message.get("done") or message.get("error")):
+        print(json.dumps(message))
+        sys.exit(0)
 sys.exit(1)
 PY
   sleep 2
