@@ -228,6 +228,8 @@ def test_a_file_of_another_version_is_rebuilt(vocabulary: CorpusVocabulary, tmp_
 
 def test_an_empty_library_builds_an_empty_vocabulary() -> None:
     empty = CorpusVocabulary.build([], [])
-    assert empty.words == {} and empty.abbreviations == {} and empty.doc_count == 0 and len(empty.stem_docs) == 0
+    assert (
+        empty.words == {} and empty.abbreviations == {} and empty.doc_count == 0 and len(empty.stem_docs) == 0
+    )
     assert empty.phrase_documents("atrial fibrillation") == set()
     assert not empty.knows_phrase("atrial fibrillation")
