@@ -7,16 +7,17 @@ For each size N, the first N units of `benchmarks/scale_corpus.py` (sentences an
 public dev sets, each unit one passage and one document, with a year 1990 + i % 100 so that one year is a 1%
 filter) are built into a generation with the project's own build (vectors from the embedding cache, so the build
 time excludes embedding; no sentence vectors: what the composer reads of them is a few memory-mapped rows per
-answer). Then a fresh process, on one thread, loads the model and the generation and asks real queries (SciFact
-claims, PubMedQA and MedQuAD questions) through the hybrid retriever. Printed per size:
+answer). Then a fresh process, on one thread, loads the model, the generation and the whole `Assistant` over it
+(what the server answers with: question reading, vocabulary, suggestions) and asks real queries (SciFact claims,
+PubMedQA and MedQuAD questions), each embedded afresh. Printed per size:
 - build seconds (without embedding), index type, size on disk per file;
-- load seconds (`load_index` + the retriever), and resident memory (VmRSS and its peak VmHWM) after the queries,
-  with the model loaded (the model alone is printed too);
-- retrieval latency p50/p95 per query, embedding included (hybrid: dense + BM25 + fusion), and dense search alone;
+- load seconds (`load_index`: verifying every file's sha256 included) and with the `Assistant` started;
+- resident memory with the model alone and after serving the queries (VmRSS, its anonymous and file-backed parts,
+  the file part being the memory-mapped index pages the queries touched, and the peak VmHWM);
+- latency p50/p95 per query: hybrid retrieval with the query's embedding (dense + BM25 + fusion), dense search
+  alone, and a whole `ask` (100 queries);
 - recall@10 of the dense index against exact search on the real query vectors, and on a 1% filter (one year)
-  against exact filtered search; hits returned under that filter;
-- then the whole `Assistant` over the same index (what the server answers with: question reading, vocabulary,
-  suggestions): its start-up seconds, `ask` latency p50/p95 on 100 of the queries, and the resident memory after.
+  against exact filtered search; hits returned under that filter (measured after the memory).
 """
 
 from __future__ import annotations
@@ -93,11 +94,17 @@ def build(size: int, cache: Path) -> Path:
     return index_dir
 
 
+def status_mb() -> dict[str, int]:
+    """Resident memory now (VmRSS: anonymous + file-backed pages, RssFile: the memory-mapped index files among
+    them) and at its peak (VmHWM), in MB."""
+    return {f"{k}_mb": round(status_kb(k) / 1024) for k in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+
+
 def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
-    """In this (fresh) process: load, query, and report (see the module docstring)."""
+    """In this (fresh) process: load and serve as the server does, then check recall (see the module docstring).
+    Memory is read before the recall checks, which copy every vector."""
     from assistant.embed import SentenceTransformerEmbedder, set_threads
     from assistant.loader import load_index
-    from assistant.retrieve import IndexRetriever
     from assistant.service import Assistant
     from assistant.settings import get_settings
     from assistant.types import Filters
@@ -106,25 +113,34 @@ def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
     set_threads(1)
     embedder = SentenceTransformerEmbedder(settings.model)
     embedder.embed_queries(["warm up"])
-    model_rss = status_kb("VmRSS")
+    model = status_mb()
     t0 = time.perf_counter()
     index = load_index(index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension)
-    retriever = IndexRetriever(index, embedder, settings.retrieval)
-    load_seconds = time.perf_counter() - t0
+    loaded = time.perf_counter() - t0
+    assistant = Assistant.from_index(settings, embedder, index)  # what the server answers with
+    started = time.perf_counter() - t0
+    retriever = assistant.retriever
     asked = queries(datasets, n_queries)
-    vectors = embedder.embed_documents(asked, batch_size=32)
     retriever.retrieve("warm up the caches", 10)
 
-    hybrid, dense_only = [], []
-    for text, vector in zip(asked, vectors, strict=True):
+    hybrid, dense_only, answers = [], [], []
+    for text in asked:  # each query embedded afresh (the embedder's cache is cleared), as a new one would be
+        embedder._cache.clear()  # type: ignore[attr-defined]
         t = time.perf_counter()
         retriever.retrieve(text, settings.retrieval.top_k)
         hybrid.append((time.perf_counter() - t) * 1000)
+        vector = embedder.embed_queries([text])
         t = time.perf_counter()
-        index.dense.search(vector[None], 10)
+        index.dense.search(vector, 10)
         dense_only.append((time.perf_counter() - t) * 1000)
-    rss, peak = status_kb("VmRSS"), status_kb("VmHWM")
+    for text in asked[:100]:
+        embedder._cache.clear()  # type: ignore[attr-defined]
+        t = time.perf_counter()
+        assistant.ask(text, remember=False)
+        answers.append((time.perf_counter() - t) * 1000)
+    serving = status_mb()
 
+    vectors = embedder.embed_documents(asked, batch_size=32)
     stored = index.dense.vectors()
     exact = top10(vectors @ stored.T)
     found = index.dense.search(vectors, 10)[1]
@@ -132,43 +148,30 @@ def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
     one_year = Filters(year_min=2000, year_max=2000)
     allowed = retriever.allowed_rows(one_year)
     assert allowed is not None
-    among = stored[allowed]
-    exact_f = allowed[top10(vectors @ among.T)]
+    exact_f = allowed[top10(vectors @ stored[allowed].T)]
     found_f = index.dense.search(vectors, 10, allowed)[1]
     recall_f = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found_f, exact_f, strict=True)])
     filtered_hits = [len(retriever.retrieve(t, 10, one_year)) for t in asked[:50]]
-
-    t0 = time.perf_counter()
-    assistant = Assistant.from_index(settings, embedder, index)  # what the server answers with
-    assistant_seconds = time.perf_counter() - t0
-    answers = []
-    embedder._cache.clear()  # type: ignore[attr-defined]  # each question embedded afresh, as a new one would be
-    for text in asked[:100]:
-        t = time.perf_counter()
-        assistant.ask(text, remember=False)
-        answers.append((time.perf_counter() - t) * 1000)
+    pct = lambda xs, q: round(float(np.percentile(xs, q)), 2)  # noqa: E731
     return {
         "passages": len(index.passages),
         "index": index.manifest.vector_index,
         "build_recall_midpoints": index.manifest.dense_recall.recall,
         "build_seconds": index.manifest.build_seconds,
-        "load_seconds": round(load_seconds, 2),
-        "model_rss_mb": round(model_rss / 1024),
-        "rss_mb": round(rss / 1024),
-        "peak_rss_mb": round(peak / 1024),
-        "hybrid_p50_ms": round(float(np.percentile(hybrid, 50)), 2),
-        "hybrid_p95_ms": round(float(np.percentile(hybrid, 95)), 2),
-        "dense_p50_ms": round(float(np.percentile(dense_only, 50)), 3),
-        "dense_p95_ms": round(float(np.percentile(dense_only, 95)), 3),
+        "load_seconds": round(loaded, 2),
+        "load_and_start_seconds": round(started, 2),
+        "model": model,
+        "serving": serving,
+        "hybrid_p50_ms": pct(hybrid, 50),
+        "hybrid_p95_ms": pct(hybrid, 95),
+        "dense_p50_ms": pct(dense_only, 50),
+        "dense_p95_ms": pct(dense_only, 95),
+        "ask_p50_ms": pct(answers, 50),
+        "ask_p95_ms": pct(answers, 95),
         "recall_at_10": round(float(recall), 4),
         "filter_rows": len(allowed),
         "filtered_recall_at_10": round(float(recall_f), 4),
         "filtered_min_hits": min(filtered_hits),
-        "assistant_seconds": round(assistant_seconds, 2),
-        "ask_p50_ms": round(float(np.percentile(answers, 50)), 1),
-        "ask_p95_ms": round(float(np.percentile(answers, 95)), 1),
-        "serving_rss_mb": round(status_kb("VmRSS") / 1024),
-        "serving_peak_rss_mb": round(status_kb("VmHWM") / 1024),
         "queries": len(asked),
         "disk_mb": {
             p.name: round(p.stat().st_size / 2**20, 1)

@@ -38,6 +38,11 @@ def cache_key(sources: Sequence[Path], settings: Settings, model: str) -> str:
     return h.hexdigest()[:16]
 
 
+def _vectors(settings: Settings) -> Path | None:
+    """The embedding cache evaluation builds share with every other build (`assistant.embedcache`)."""
+    return settings.cache_dir / "embeddings" if settings.index.embedding_cache else None
+
+
 def ensure_cached_index(
     sources: Sequence[Path],
     settings: Settings,
@@ -56,7 +61,9 @@ def ensure_cached_index(
         log(f"indexing {', '.join(map(str, sources))} into {folder} (once per corpus, model and settings)")
         corpus = load_corpus(sources, settings.ingest)
         set_threads(all_cores())
-        build_index(corpus, embedder, settings, folder, progress=progress, log=log)
+        build_index(
+            corpus, embedder, settings, folder, progress=progress, log=log, embedding_cache=_vectors(settings)
+        )
         described = {"sources": [str(s) for s in sources], "model": embedder.name, "key": key}
         (folder / "key.json").write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
     else:
@@ -92,5 +99,6 @@ def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedd
         read_manifest(folder)
     except IndexNotFound:
         set_threads(all_cores())
-        build_index(load_corpus(sources, settings.ingest), embedder, settings, folder, log=print)
+        corpus = load_corpus(sources, settings.ingest)
+        build_index(corpus, embedder, settings, folder, log=print, embedding_cache=_vectors(settings))
     return Assistant.from_index(settings, embedder, load_index(folder, expected_model=embedder.name))
