@@ -2,7 +2,9 @@
 size: exact inner-product search (flat) up to `index.hnsw_above` vectors, HNSW (M=32) above it, and above
 `index.ivf_above` an inverted file of product-quantised codes whose candidates are re-ranked with the exact
 vectors (IVF-PQ with a refinement step: RAM holds the small codes, the float vectors stay memory-mapped and only
-the candidates' rows are read). Loaded indexes have their float vectors memory-mapped (`IO_FLAG_MMAP_IFC`)."""
+the candidates' rows are read). An approximate index is tuned at build time (HNSW's efSearch, IVF's probes,
+doubled) until its recall@10 against exact search reaches TARGET_RECALL; the setting is saved with it. Loaded
+indexes have their float vectors memory-mapped (`IO_FLAG_MMAP_IFC`)."""
 
 from __future__ import annotations
 
@@ -20,10 +22,11 @@ from .vectorindex import Ids, Scores
 FILE = "dense.faiss"
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 64
+HNSW_EF_SEARCH = 64  # at first: doubled at build time until TARGET_RECALL is reached
+HNSW_EF_SEARCH_MAX = 2048
 NARROW = 10  # a filter keeping at most 1/NARROW of an approximate index is searched exactly
-IVF_PROBES = 32  # inverted lists searched per query, at first: doubled until IVF_TARGET_RECALL is reached
-IVF_TARGET_RECALL = 0.99
+IVF_PROBES = 32  # inverted lists searched per query, at first: doubled until TARGET_RECALL is reached
+TARGET_RECALL = 0.99  # recall@10 against exact search that approximate indexes are tuned to at build time
 IVF_REFINE = 16  # candidates re-ranked with exact vectors, per result asked for
 IVF_TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS warns below 39)
 
@@ -99,11 +102,29 @@ class FaissIndex:
             index.add(vectors)
             index.tune_probes(vectors)
             return index
-        index = cls.hnsw(dimension) if len(vectors) > hnsw_above else cls.exact(dimension)
+        if len(vectors) > hnsw_above:
+            index = cls.hnsw(dimension)
+            index.add(vectors)
+            index.tune_ef_search(vectors)
+            return index
+        index = cls.exact(dimension)
         index.add(vectors)
         return index
 
-    def tune_probes(self, vectors: Vectors, target: float = IVF_TARGET_RECALL) -> None:
+    def tune_ef_search(self, vectors: Vectors, target: float = TARGET_RECALL) -> None:
+        """Double an HNSW index's efSearch (from HNSW_EF_SEARCH, at most HNSW_EF_SEARCH_MAX) until its recall@10
+        against exact search, on 1,000 midpoint queries, reaches `target`; efSearch is saved with the index."""
+        from .vectorindex import measured_recall
+
+        hnsw = self.raw.hnsw
+        hnsw.efSearch = HNSW_EF_SEARCH
+        while (
+            hnsw.efSearch < HNSW_EF_SEARCH_MAX
+            and measured_recall(self, vectors, queries=1000, seed=1)["recall"] < target
+        ):
+            hnsw.efSearch = min(2 * hnsw.efSearch, HNSW_EF_SEARCH_MAX)
+
+    def tune_probes(self, vectors: Vectors, target: float = TARGET_RECALL) -> None:
         """Double an IVF index's probes (from IVF_PROBES) until its recall@10 against exact search, on 1,000
         midpoint queries (as the build measures it), reaches `target` or every list is probed; the probes are
         saved with the index."""

@@ -75,6 +75,16 @@ def clustered_rows(seed: int, n: int, dim: int = 32, clusters: int = 40) -> np.n
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
+def test_hnsw_searches_wider_until_it_finds_what_exact_search_finds(tmp_path: Path) -> None:
+    rows = clustered_rows(3, 5000)
+    index = build_vector_index(rows, hnsw_above=1000)
+    assert isinstance(index, FaissIndex) and index.kind == "hnsw32"
+    assert index.ef_search is not None and index.ef_search > 64  # 64 finds too little on these rows: widened
+    assert measured_recall(index, rows)["recall"] >= 0.99
+    index.save(tmp_path)
+    assert load_vector_index(tmp_path, backend="faiss", kind="hnsw32").ef_search == index.ef_search  # type: ignore[attr-defined]
+
+
 def test_ivf_above_its_threshold_probes_until_it_finds_what_exact_search_finds(tmp_path: Path) -> None:
     rows = clustered_rows(9, 6000)
     asked = clustered_rows(10, 60)
