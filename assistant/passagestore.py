@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence, ValuesView
 from pathlib import Path
 from typing import Any, overload
+from urllib.parse import quote
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class _Db:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        uri = f"file:{path.resolve()}?mode=ro&immutable=1"
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"  # a folder may hold '?', '#' or '%'
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
 

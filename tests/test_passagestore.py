@@ -81,8 +81,11 @@ def test_what_is_written_is_read_back(tmp_path_factory: pytest.TempPathFactory, 
 
 def test_unknown_rows_and_ids(tmp_path: Path) -> None:
     doc = Document("d", "T", "guideline", "P", 2020)
-    write_store(tmp_path / "s.sqlite", [doc], [Passage("d:0", "d", "", "Text.", ((0, 5),))])
-    documents, stored = open_store(tmp_path / "s.sqlite")
+    folder = tmp_path / "my index #2 ?50% é"  # characters that mean something in a URI
+    folder.mkdir()
+    write_store(folder / "s.sqlite", [doc], [Passage("d:0", "d", "", "Text.", ((0, 5),))])
+    documents, stored = open_store(folder / "s.sqlite")
+    assert stored[0].passage_id == "d:0" and documents["d"] == doc
     with pytest.raises(IndexError):
         stored[1]
     with pytest.raises(IndexError):
