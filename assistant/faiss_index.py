@@ -99,44 +99,33 @@ class FaissIndex:
         dimension = vectors.shape[1]
         if ivf_above is not None and len(vectors) > ivf_above:
             index = cls.ivf_pq(vectors)
+            base: Any = faiss.downcast_index(index.raw.base_index)
             index.add(vectors)
-            index.tune_probes(vectors)
+            index.widen(vectors, base, "nprobe", min(IVF_PROBES, base.nlist), base.nlist)
             return index
         if len(vectors) > hnsw_above:
             index = cls.hnsw(dimension)
             index.add(vectors)
-            index.tune_ef_search(vectors)
+            index.widen(vectors, index.raw.hnsw, "efSearch", HNSW_EF_SEARCH, HNSW_EF_SEARCH_MAX)
             return index
         index = cls.exact(dimension)
         index.add(vectors)
         return index
 
-    def tune_ef_search(self, vectors: Vectors, target: float = TARGET_RECALL) -> None:
-        """Double an HNSW index's efSearch (from HNSW_EF_SEARCH, at most HNSW_EF_SEARCH_MAX) until its recall@10
-        against exact search, on 1,000 midpoint queries, reaches `target`; efSearch is saved with the index."""
-        from .vectorindex import measured_recall
-
-        hnsw = self.raw.hnsw
-        hnsw.efSearch = HNSW_EF_SEARCH
-        while (
-            hnsw.efSearch < HNSW_EF_SEARCH_MAX
-            and measured_recall(self, vectors, queries=1000, seed=1)["recall"] < target
-        ):
-            hnsw.efSearch = min(2 * hnsw.efSearch, HNSW_EF_SEARCH_MAX)
-
-    def tune_probes(self, vectors: Vectors, target: float = TARGET_RECALL) -> None:
-        """Double an IVF index's probes (from IVF_PROBES) until its recall@10 against exact search, on 1,000
-        midpoint queries (as the build measures it), reaches `target` or every list is probed; the probes are
+    def widen(
+        self, vectors: Vectors, holder: Any, knob: str, start: int, limit: int, target: float = TARGET_RECALL
+    ) -> None:
+        """Set `holder.knob` (HNSW's efSearch, IVF's nprobe) to `start`, then double it (at most to `limit`) until
+        the index's recall@10 against exact search, on 1,000 midpoint queries, reaches `target`; the setting is
         saved with the index."""
         from .vectorindex import measured_recall
 
-        base: Any = faiss.downcast_index(self.raw.base_index)
-        base.nprobe = min(IVF_PROBES, base.nlist)
+        setattr(holder, knob, start)
         while (
-            base.nprobe < base.nlist
+            getattr(holder, knob) < limit
             and measured_recall(self, vectors, queries=1000, seed=1)["recall"] < target
         ):
-            base.nprobe = min(2 * base.nprobe, base.nlist)
+            setattr(holder, knob, min(2 * getattr(holder, knob), limit))
 
     @classmethod
     def load(cls, folder: Path, *, kind: str) -> FaissIndex:

@@ -4,6 +4,7 @@ every file (`manifest.json`, itself checked by `manifest.sha256`). Written once 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -97,8 +98,6 @@ class Manifest(BaseModel):
 
 
 def _format_version(raw: bytes) -> int | None:
-    import json
-
     try:
         data = json.loads(raw)
     except ValueError:

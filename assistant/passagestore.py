@@ -121,6 +121,7 @@ class PassageStore(Sequence[Passage]):
         self._db = db
         self._count = int(db.one("SELECT count(*) FROM passages")[0])
         self._cache = _Lru(cache_size)
+        self._ids = _Lru(cache_size)
 
     def __len__(self) -> int:
         return self._count
@@ -138,11 +139,17 @@ class PassageStore(Sequence[Passage]):
         row = index + self._count if index < 0 else index
         if not 0 <= row < self._count:
             raise IndexError(f"passage row {index} out of range (0..{self._count - 1})")
-        found: Passage | None = self._cache.get_or(row)
+        return self._read(row)[0]
+
+    def _read(self, row: int) -> tuple[Passage, int]:
+        """The passage in `row` and its first sentence's row, cached; its id's row is remembered too."""
+        found: tuple[Passage, int] | None = self._cache.get_or(row)
         if found is None:
-            sql = f"SELECT {_COLUMNS} FROM passages p JOIN documents d ON d.num = p.doc WHERE p.row = ?"
-            found = _passage(self._db.one(sql, (row,)))
+            sql = f"SELECT {_COLUMNS}, p.sentence_start FROM passages p JOIN documents d ON d.num = p.doc WHERE p.row = ?"
+            raw = self._db.one(sql, (row,))
+            found = (_passage(raw), int(raw[8]))
             self._cache.put(row, found)
+            self._ids.put(found[0].passage_id, row)
         return found
 
     def __iter__(self) -> Iterator[Passage]:
@@ -153,12 +160,15 @@ class PassageStore(Sequence[Passage]):
 
     def row_of(self, passage_id: str) -> int | None:
         """The row of a passage id, or None when this generation has no such passage."""
+        known: int | None = self._ids.get_or(passage_id)  # a hit's passage was read by row moments ago
+        if known is not None:
+            return known
         found = self._db.one("SELECT row FROM passages WHERE id = ?", (passage_id,))
         return None if found is None else int(found[0])
 
     def sentence_start(self, row: int) -> int:
         """Where the sentences of the passage in `row` start among the generation's sentence vectors."""
-        return int(self._db.one("SELECT sentence_start FROM passages WHERE row = ?", (row,))[0])
+        return self._read(row)[1]
 
     def doc_rows(self) -> np.ndarray[Any, np.dtype[np.int32]]:
         """The number of each row's document (`DocumentStore.number`), one int32 per row."""

@@ -14,8 +14,8 @@ PubMedQA and MedQuAD questions), each embedded afresh. Printed per size:
 - load seconds (`load_index`: verifying every file's sha256 included) and with the `Assistant` started;
 - resident memory with the model alone and after serving the queries (VmRSS, its anonymous and file-backed parts,
   the file part being the memory-mapped index pages the queries touched, and the peak VmHWM);
-- latency p50/p95 per query: hybrid retrieval with the query's embedding (dense + BM25 + fusion), dense search
-  alone, and a whole `ask` (100 queries);
+- latency p50/p95 per query: hybrid retrieval with the query's embedding (dense + BM25 + fusion), and its parts
+  one by one (embedding the query, dense search and BM25 for the fusion's candidates); a whole `ask` (100 queries);
 - recall@10 of the dense index against exact search on the real query vectors, and on a 1% filter (one year)
   against exact filtered search; hits returned under that filter (measured after the memory).
 """
@@ -123,16 +123,23 @@ def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
     asked = queries(datasets, n_queries)
     retriever.retrieve("warm up the caches", 10)
 
-    hybrid, dense_only, answers = [], [], []
+    hybrid, encode, dense_only, lexical, answers = [], [], [], [], []
+    depth = settings.retrieval.candidates
     for text in asked:  # each query embedded afresh (the embedder's cache is cleared), as a new one would be
         embedder._cache.clear()  # type: ignore[attr-defined]
         t = time.perf_counter()
         retriever.retrieve(text, settings.retrieval.top_k)
         hybrid.append((time.perf_counter() - t) * 1000)
-        vector = embedder.embed_queries([text])
+        embedder._cache.clear()  # type: ignore[attr-defined]  # and its parts, one by one
         t = time.perf_counter()
-        index.dense.search(vector, 10)
+        vector = embedder.embed_queries([text])
+        encode.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        index.dense.search(vector, depth)
         dense_only.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        retriever.bm25_ranking(text, depth)
+        lexical.append((time.perf_counter() - t) * 1000)
     for text in asked[:100]:
         embedder._cache.clear()  # type: ignore[attr-defined]
         t = time.perf_counter()
@@ -164,8 +171,12 @@ def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
         "serving": serving,
         "hybrid_p50_ms": pct(hybrid, 50),
         "hybrid_p95_ms": pct(hybrid, 95),
+        "encode_p50_ms": pct(encode, 50),
+        "encode_p95_ms": pct(encode, 95),
         "dense_p50_ms": pct(dense_only, 50),
         "dense_p95_ms": pct(dense_only, 95),
+        "bm25_p50_ms": pct(lexical, 50),
+        "bm25_p95_ms": pct(lexical, 95),
         "ask_p50_ms": pct(answers, 50),
         "ask_p95_ms": pct(answers, 95),
         "recall_at_10": round(float(recall), 4),
