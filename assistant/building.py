@@ -87,7 +87,11 @@ def open_index(
             except AssistantError as exc:
                 log(f"the rebuild failed, so the index built before answers: {exc}")
     index = load_index(
-        index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension, log=log
+        index_dir,
+        expected_model=embedder.name,
+        expected_dimension=embedder.dimension,
+        expected_vectors=embedder.vectors,
+        log=log,
     )
     thresholds = load_calibration(index_dir, embedder.name)
     if thresholds:

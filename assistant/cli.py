@@ -116,11 +116,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
-    from .embed import SentenceTransformerEmbedder
+    from .embed import make_embedder
     from .loader import read_generation_manifest
     from .service import build_from_settings
 
-    embedder = SentenceTransformerEmbedder(settings.model)
+    embedder = make_embedder(settings)
     folder = build_from_settings(
         settings,
         embedder,

@@ -6,7 +6,8 @@ sha256 of each text, a row of 32 bytes), where `<writer>` is a token of the buil
 sharing the cache never overwrite each other's shards. A shard is written as soon as its texts are embedded
 (vectors first, then keys, each by rename), so a killed build keeps every shard it finished and loses at most
 the one it was computing; the keys file is the shard's commit mark, and a shard without one is ignored.
-Vectors from different models never mix: the folder is keyed by the model name and its dimension. Shards are
+Vectors from different models never mix: the folder is keyed by the model name, its vector family (fp32 or the
+ONNX 8-bit weights') and its dimension. Shards are
 read memory-mapped.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder, Vectors
+from .embed import Embedder, Vectors, vector_key
 from .generations import checkpoint
 
 KEY_BYTES = 32
@@ -33,7 +34,7 @@ def text_key(text: str) -> bytes:
 
 def model_folder(root: Path, embedder: Embedder) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", embedder.name.rsplit("/", 1)[-1])[:40].strip("-") or "model"
-    digest = hashlib.sha256(f"{embedder.name}\0{embedder.dimension}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{vector_key(embedder)}\0{embedder.dimension}".encode()).hexdigest()[:12]
     return root / f"{slug}-{digest}"
 
 

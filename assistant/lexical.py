@@ -85,13 +85,19 @@ def query_terms(retriever: Any, query: str) -> tuple[list[str], list[str]]:
 def bm25_search(
     retriever: Any, query: str, k: int, *, weight_mask: np.ndarray[Any, Any] | None = None
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """(passage indices, scores) of the best `k` passages for `query`; empty when no query term is known.
-    `weight_mask` (1 for a passage that may be returned, 0 otherwise) restricts the search inside bm25s."""
-    n_docs = int(retriever.scores["num_docs"])
+    """(passage indices, scores) of the best `k` passages for `query`, best first, ties by passage index;
+    empty when no query term is known. `weight_mask` (1 for a passage that may be returned, 0 otherwise)
+    restricts the search inside bm25s.
+
+    bm25s sums the scores from the query terms' postings only, but its top-k partitions the whole score array,
+    zeros included: 8 ms of the 12 a query took at 300k passages. The best `k` are chosen here among the
+    passages that contain a query term."""
     _all, known = query_terms(retriever, query)
-    k = min(k, n_docs)
     if not known or k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    ids, scores = retriever.retrieve([known], k=k, show_progress=False, n_threads=1, weight_mask=weight_mask)
-    keep = scores[0] > 0
-    return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+    scores = np.asarray(retriever.get_scores(known, weight_mask=weight_mask))
+    matched = np.flatnonzero(scores > 0)
+    if len(matched) > k:
+        matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
+    best = matched[np.lexsort((matched, -scores[matched]))]
+    return best.astype(np.int64), scores[best].astype(np.float32)

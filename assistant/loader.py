@@ -112,6 +112,7 @@ def load_index(
     *,
     expected_model: str | None,
     expected_dimension: int | None = None,
+    expected_vectors: str | None = None,
     log: Callable[[str], None] = lambda _m: None,
 ) -> LoadedIndex:
     """Load and verify the generation CURRENT names or, when it fails, the newest one that verifies (and
@@ -120,7 +121,10 @@ def load_index(
     for folder in candidates(index_dir):
         try:
             loaded = load_generation(
-                folder, expected_model=expected_model, expected_dimension=expected_dimension
+                folder,
+                expected_model=expected_model,
+                expected_dimension=expected_dimension,
+                expected_vectors=expected_vectors,
             )
         except IndexMismatch as exc:
             failures.append(str(exc))
@@ -133,7 +137,11 @@ def load_index(
 
 
 def load_generation(
-    folder: Path, *, expected_model: str | None, expected_dimension: int | None = None
+    folder: Path,
+    *,
+    expected_model: str | None,
+    expected_dimension: int | None = None,
+    expected_vectors: str | None = None,
 ) -> LoadedIndex:
     """Load one generation folder, verifying every file; `IndexMismatch` (one line) on any problem."""
     manifest = read_generation_manifest(folder)
@@ -142,6 +150,12 @@ def load_generation(
         raise IndexMismatch(
             f"{folder} was built with model {manifest.model!r} but {expected_model!r} is configured; "
             f"{rebuild}, or set ASSISTANT_MODEL={manifest.model}"
+        )
+    if expected_vectors is not None and manifest.vectors != expected_vectors:
+        backend = "onnx-quint8" if manifest.vectors == "onnx-quint8" else "torch (or onnx)"
+        raise IndexMismatch(
+            f"{folder} holds {manifest.vectors} vectors but the embedder makes {expected_vectors} ones; "
+            f"{rebuild}, or set ASSISTANT_EMBEDDING_BACKEND={backend}"
         )
     if expected_dimension is not None and manifest.dimension != expected_dimension:
         raise IndexMismatch(

@@ -48,6 +48,7 @@ class Manifest(BaseModel):
 
     format_version: int
     model: str
+    vectors: str = "fp32"  # the embedder's vector family: fp32 (torch or ONNX fp32) or onnx-quint8
     dimension: int
     normalized: bool = True
     metric: str = "inner_product"

@@ -17,7 +17,7 @@ from .audience import for_audience, preferred_source_types
 from .building import build_from_settings, is_stale, open_index
 from .compose import abstention, compose, no_match_text
 from .conversation import ConversationStore
-from .embed import Embedder, SentenceTransformerEmbedder, set_threads
+from .embed import Embedder, make_embedder, set_threads
 from .errors import InvalidQuestion, PassageNotFound
 from .evidence import Abstention, Candidate, lead_pool
 from .followup import Resolution, TopicLexicon, TurnContext, read_as, resolve
@@ -91,7 +91,7 @@ class Assistant:
         When the configured corpus changed since the index was built, it is rebuilt first (unless
         `rebuild_stale` is False: the server rebuilds in the background); a rebuild that fails leaves the
         generation built before, which is then served."""
-        embedder = embedder or SentenceTransformerEmbedder(settings.model)
+        embedder = embedder or make_embedder(settings)
         settings, index = open_index(
             settings, embedder, index_dir or settings.index_dir, build_if_missing, rebuild_stale, log
         )

@@ -275,6 +275,12 @@ class Settings(BaseSettings):
         BUNDLED_MODEL,
         description="sentence-transformers model name or path; the default is the bundled all-MiniLM-L6-v2.",
     )
+    embedding_backend: Literal["torch", "onnx", "onnx-quint8"] = Field(
+        "torch",
+        description="What runs the model: 'torch' (sentence-transformers); 'onnx' (ONNX Runtime, the same "
+        "vectors, faster queries, no torch in the serving process; needs the [onnx] extra); 'onnx-quint8' "
+        "(8-bit weights: faster builds, vectors of their own that need an index built with them).",
+    )
     corpus: list[Path] = Field(
         default_factory=lambda: [PROJECT_ROOT / "corpus"],
         description="Corpus folders or files (Markdown with front matter, or BEIR-style JSONL).",

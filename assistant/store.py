@@ -159,6 +159,7 @@ def _write_generation(
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=embedder.name,
+        vectors=embedder.vectors,
         dimension=embedder.dimension,
         vector_backend=dense.backend,
         vector_index=dense.kind,

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scale_corpus.py              # once: embeds the units (about an hour, resumable)
     .venv/bin/python benchmarks/scale.py [--sizes 10000,100000,300000] [--queries 300]
+    ASSISTANT_EMBEDDING_BACKEND=onnx .venv/bin/python benchmarks/scale.py   # queries embedded by ONNX Runtime
 
 For each size N, the first N units of `benchmarks/scale_corpus.py` (sentences and two-sentence windows of the
 public dev sets, each unit one passage and one document, with a year 1990 + i % 100 so that one year is a 1%
@@ -60,7 +61,7 @@ def top10(similarity: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 def build(size: int, cache: Path) -> Path:
     """The generation of the first `size` units (built once per size; vectors from the embedding cache)."""
-    from assistant.embed import SentenceTransformerEmbedder, all_cores, set_threads
+    from assistant.embed import all_cores, make_embedder, set_threads
     from assistant.ingest import load_corpus
     from assistant.settings import IndexSettings, get_settings
     from assistant.store import build_index
@@ -82,7 +83,7 @@ def build(size: int, cache: Path) -> Path:
     settings = settings.model_copy(
         update={"index": IndexSettings(**{**settings.index.model_dump(), "sentence_embeddings": False})}
     )
-    embedder = SentenceTransformerEmbedder(settings.model)
+    embedder = make_embedder(settings)
     t0 = time.perf_counter()
     corpus = load_corpus([corpus_file], settings.ingest)
     read_seconds = time.perf_counter() - t0
@@ -103,7 +104,7 @@ def status_mb() -> dict[str, int]:
 def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
     """In this (fresh) process: load and serve as the server does, then check recall (see the module docstring).
     Memory is read before the recall checks, which copy every vector."""
-    from assistant.embed import SentenceTransformerEmbedder, set_threads
+    from assistant.embed import make_embedder, set_threads
     from assistant.loader import load_index
     from assistant.service import Assistant
     from assistant.settings import get_settings
@@ -111,11 +112,16 @@ def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
 
     settings = get_settings()
     set_threads(1)
-    embedder = SentenceTransformerEmbedder(settings.model)
+    embedder = make_embedder(settings)  # ASSISTANT_EMBEDDING_BACKEND chooses torch or ONNX
     embedder.embed_queries(["warm up"])
     model = status_mb()
     t0 = time.perf_counter()
-    index = load_index(index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension)
+    index = load_index(
+        index_dir,
+        expected_model=embedder.name,
+        expected_dimension=embedder.dimension,
+        expected_vectors=embedder.vectors,
+    )
     loaded = time.perf_counter() - t0
     assistant = Assistant.from_index(settings, embedder, index)  # what the server answers with
     started = time.perf_counter() - t0
@@ -161,6 +167,8 @@ def measure(index_dir: Path, datasets: Path, n_queries: int) -> dict[str, Any]:
     filtered_hits = [len(retriever.retrieve(t, 10, one_year)) for t in asked[:50]]
     pct = lambda xs, q: round(float(np.percentile(xs, q)), 2)  # noqa: E731
     return {
+        "embedding_backend": settings.embedding_backend,
+        "torch_loaded": "torch" in sys.modules,
         "passages": len(index.passages),
         "index": index.manifest.vector_index,
         "build_recall_midpoints": index.manifest.dense_recall.recall,

@@ -17,6 +17,7 @@ class FakeEmbedder:
 
     name = "fake-hash-64"
     dimension = 64
+    vectors = "fp32"
 
     def _one(self, text: str) -> np.ndarray:
         v = np.zeros(self.dimension, dtype=np.float32)

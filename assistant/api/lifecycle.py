@@ -45,7 +45,11 @@ def swap_in(current: Assistant, index_dir: Path) -> Assistant:
     the model of `current`, warmed; `current` itself when that generation is the one it serves."""
     embedder = current.embedder
     index = load_index(
-        index_dir, expected_model=embedder.name, expected_dimension=embedder.dimension, log=_note
+        index_dir,
+        expected_model=embedder.name,
+        expected_dimension=embedder.dimension,
+        expected_vectors=embedder.vectors,
+        log=_note,
     )
     if index.generation == current.index.generation:
         return current

@@ -131,7 +131,7 @@ def _progress(args: argparse.Namespace) -> Callable[[Iterable[Any], str, int], I
 def _embedder(settings: Settings) -> Any:
     from .. import embed
 
-    return embed.SentenceTransformerEmbedder(settings.model)
+    return embed.make_embedder(settings)
 
 
 def _finish(args: argparse.Namespace, result: dict[str, Any]) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..embed import Embedder, all_cores, set_threads
+from ..embed import Embedder, all_cores, set_threads, vector_key
 from ..errors import EvalDataError
 from ..settings import Settings
 from .data import load_beir, load_conversations, load_eval_set
@@ -49,7 +49,7 @@ def retrieval(
         log(
             f"{mode}: {len(beir.queries)} queries in {runs[mode].seconds:.2f} s ({runs[mode].per_second} queries/s)"
         )
-    key = cache_key([beir.corpus], eval_settings(settings), embedder.name)
+    key = cache_key([beir.corpus], eval_settings(settings), vector_key(embedder))
     cfg = config(
         settings, index, dataset=str(beir.folder), split=args.split, modes=modes, k=args.k,
         search_depth=eval_depth(index, args.k), index_key=key,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..embed import Embedder, all_cores, set_threads
+from ..embed import Embedder, all_cores, set_threads, vector_key
 from ..errors import IndexNotFound
 from ..ingest import load_corpus, source_fingerprint
 from ..loader import LoadedIndex, load_index, read_manifest
@@ -53,7 +53,7 @@ def ensure_cached_index(
 ) -> Path:
     """The cached index folder of `sources`, building the index first when there is none for this key."""
     settings = eval_settings(settings)
-    key = cache_key(sources, settings, embedder.name)
+    key = cache_key(sources, settings, vector_key(embedder))
     folder = settings.cache_dir / "indexes" / key
     try:
         read_manifest(folder)
@@ -81,7 +81,12 @@ def open_cached_index(
 ) -> LoadedIndex:
     """Load the cached index of `sources` (built first when missing)."""
     folder = ensure_cached_index(sources, settings, embedder, progress=progress, log=log)
-    return load_index(folder, expected_model=embedder.name, expected_dimension=embedder.dimension)
+    return load_index(
+        folder,
+        expected_model=embedder.name,
+        expected_dimension=embedder.dimension,
+        expected_vectors=embedder.vectors,
+    )
 
 
 def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedder: Embedder) -> Assistant:
@@ -91,7 +96,9 @@ def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedd
 
     key = hashlib.sha256(
         (
-            source_fingerprint(sources, settings.ingest) + settings.model + settings.index.model_dump_json()
+            source_fingerprint(sources, settings.ingest)
+            + vector_key(embedder)
+            + settings.index.model_dump_json()
         ).encode()
     ).hexdigest()[:16]
     folder = settings.cache_dir / "indexes" / f"answers-{key}"
@@ -101,4 +108,5 @@ def open_answering_assistant(sources: Sequence[Path], settings: Settings, embedd
         set_threads(all_cores())
         corpus = load_corpus(sources, settings.ingest)
         build_index(corpus, embedder, settings, folder, log=print, embedding_cache=_vectors(settings))
-    return Assistant.from_index(settings, embedder, load_index(folder, expected_model=embedder.name))
+    index = load_index(folder, expected_model=embedder.name, expected_vectors=embedder.vectors)
+    return Assistant.from_index(settings, embedder, index)

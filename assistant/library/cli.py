@@ -32,16 +32,14 @@ def _who(args: argparse.Namespace) -> str:
 
 def rebuild(settings: Settings) -> dict[str, Any]:
     """Publish a generation of the library as it is now; vectors of unchanged text come from the cache."""
-    from ..embed import SentenceTransformerEmbedder
+    from ..embed import make_embedder
     from ..service import build_from_settings
 
     # a file put into the library folder by hand that cannot be read is left out (and listed), not fatal
     lenient = settings.model_copy(
         update={"ingest": settings.ingest.model_copy(update={"skip_bad_files": True})}
     )
-    folder = build_from_settings(
-        lenient, SentenceTransformerEmbedder(settings.model), progress=False, log=_eprint
-    )
+    folder = build_from_settings(lenient, make_embedder(settings), progress=False, log=_eprint)
     from ..loader import read_generation_manifest
 
     manifest = read_generation_manifest(folder)
