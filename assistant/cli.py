@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -104,6 +106,13 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -111,7 +120,31 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.index:
         settings = settings.model_copy(update={"index_dir": args.index})
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    from .loader import current_generation
+
+    try:  # the workers share one read-only index: it must exist before they start, not be built N times
+        current_generation(settings.index_dir)
+    except AssistantError:
+        _eprint(f"no index in {settings.index_dir} yet: building it once before the workers start")
+        built = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "index", "build", "--index", str(settings.index_dir)],
+            check=False,
+        )
+        if built.returncode:
+            return built.returncode
+    # each worker reads its settings from the environment, as this process did
+    os.environ["ASSISTANT_INDEX_DIR"] = str(settings.index_dir)
+    os.environ["ASSISTANT_API__WORKERS"] = str(args.workers)
+    uvicorn.run("assistant.api.app:app_from_environment", factory=True, workers=args.workers, **options)
     return 0
 
 
@@ -230,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="server processes sharing the index (more than one: rate limits in a shared database)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("index", help="build or inspect the index")

@@ -16,7 +16,7 @@ from typing import Any
 from .audience import for_audience, preferred_source_types
 from .building import build_from_settings, is_stale, open_index
 from .compose import abstention, compose, no_match_text
-from .conversation import ConversationStore
+from .convstore import Conversations, open_conversations
 from .embed import Embedder, make_embedder, set_threads
 from .errors import InvalidQuestion, PassageNotFound
 from .evidence import Abstention, Candidate, lead_pool
@@ -67,7 +67,7 @@ class Assistant:
     embedder: Embedder
     index: LoadedIndex
     retriever: IndexRetriever
-    conversations: ConversationStore | None
+    conversations: Conversations | None
     lexicon: TopicLexicon
     reader: Reader
     rewriter: Rewriter | None = None
@@ -97,9 +97,7 @@ class Assistant:
         )
         store = None
         if with_conversations:
-            store = ConversationStore(
-                settings.data_dir / "conversations.sqlite3", settings.conversation.expire_days
-            )
+            store = open_conversations(settings)
             store.expire()
         return cls.from_index(settings, embedder, index, store)
 
@@ -109,7 +107,7 @@ class Assistant:
         settings: Settings,
         embedder: Embedder,
         index: LoadedIndex,
-        conversations: ConversationStore | None = None,
+        conversations: Conversations | None = None,
     ) -> Assistant:
         """Everything that answers, over an index already loaded (`open` loads the configured one)."""
         set_threads(settings.query_threads)
@@ -160,7 +158,7 @@ class Assistant:
         """Answer `question`, leaning on the stored conversation `conversation_id` or on `history`, for
         `audience` ("clinician" or "patient": see `assistant.audience`).
 
-        `owner` scopes stored conversations (see `ConversationStore`); `commit`, when given, is asked just
+        `owner` scopes stored conversations (see `Conversations`); `commit`, when given, is asked just
         before the turn is stored and stores nothing when it says no (the request was abandoned)."""
         t0 = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)

@@ -29,6 +29,14 @@ class LibrarySettings(BaseModel):
 
 
 class ConversationSettings(BaseModel):
+    database_url: str | None = Field(
+        None,
+        description="A PostgreSQL URL (postgresql://user:password@host:5432/db) to keep conversations and rate "
+        "limits in, shared by every worker and replica; default: SQLite in ASSISTANT_DATA_DIR.",
+    )
+    database_pool: int = Field(
+        8, ge=1, le=256, description="Connections each process keeps open to the PostgreSQL database."
+    )
     expire_days: float = Field(30.0, gt=0, description="Conversations untouched this long are deleted.")
     expire_every_s: float = Field(
         3600.0, gt=0, description="How often the server deletes expired conversations."
@@ -64,6 +72,13 @@ class ApiSettings(BaseModel):
         default_factory=list, description="Origins allowed to call the API from a browser."
     )
     max_body_bytes: int = Field(64_000, ge=1024, description="Largest accepted request body.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes sharing one read-only index (`assistant serve --workers N` sets it); "
+        "with more than one, rate limits live in a shared database and the workers never rebuild the index.",
+    )
     rate_limit_per_minute: int = Field(
         120, ge=0, description="Requests per minute per key or client (0 = off)."
     )

@@ -17,6 +17,8 @@ from assistant.settings import ComposerSettings, Settings
 
 from .fakes import FakeEmbedder
 
+pytest_plugins = ["tests.pgserver_fixture"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CORPUS = FIXTURES / "corpus"
 
@@ -61,7 +63,6 @@ def cli_run(
 
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     monkeypatch.setattr("assistant.embed.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
 
     def run(*argv: str) -> tuple[int, str, str]:
         code = cli.main(list(argv))

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
-from assistant.api.edge import RateLimiter
+from assistant.api.ratelimit import RateLimiter
 from assistant.service import Assistant
 from assistant.settings import ApiSettings, Settings
 

@@ -74,7 +74,7 @@ def test_index_built_with_another_model_is_refused(
     assert run("index", "build")[0] == 0
     other = FakeEmbedder()
     other.name = "another-model"
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: other)
+    monkeypatch.setattr("assistant.embed.SentenceTransformerEmbedder", lambda _name: other)
     code, _, err = run("ask", "gout?")
     assert code == 2 and "built with model 'fake-hash-64'" in err
     code, out, _ = run("index", "info")

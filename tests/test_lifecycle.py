@@ -36,7 +36,7 @@ def server_log(
 ) -> Iterator[pytest.LogCaptureFixture]:
     """The server's log (it does not propagate to the root logger), for a server that opens its own index
     with the fake embedder."""
-    monkeypatch.setattr("assistant.service.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
+    monkeypatch.setattr("assistant.embed.SentenceTransformerEmbedder", lambda _name: FakeEmbedder())
     logger = logging.getLogger(ACCESS_LOG)
     logger.addHandler(caplog.handler)
     yield caplog

@@ -26,6 +26,7 @@ from . import chat, library, native, tokens
 from .edge import Edge, error_content
 from .lifecycle import lifespan_for
 from .models import Health, Ready
+from .ratelimit import shared_limiters
 from .responses import error
 from .runtime import current_assistant
 
@@ -179,6 +180,11 @@ class JsonCors(CORSMiddleware):
         return AsciiJSON(status_code=response.status_code, content=body, headers=keep)
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one worker of `assistant serve --workers N` (uvicorn's factory): settings from `ASSISTANT_*`."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The HTTP API and chat page; loads the index in the background unless `assistant` is given."""
     settings = settings or get_settings()
@@ -206,6 +212,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         max_body_bytes=api.max_body_bytes,
         max_upload_bytes=settings.ingest.max_file_bytes,
         auth_failures_per_minute=api.auth_failures_per_minute,
+        limiters=shared_limiters(settings),
     )
     if api.cors_origins:
         app.add_middleware(

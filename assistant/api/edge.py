@@ -19,12 +19,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .ratelimit import Limiter, RateLimiter
 from .tokens import PREFIX as TOKEN_PREFIX
 from .tokens import Verdict, verify
 
@@ -74,35 +75,6 @@ def configure_access_log() -> logging.Logger:
     return logger
 
 
-@dataclass
-class RateLimiter:
-    """A token bucket per client: `per_minute` requests a minute, in bursts of up to `per_minute`."""
-
-    per_minute: int
-    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # client -> (tokens, last refill)
-
-    def acquire(self, client: str, now: float | None = None) -> float:
-        """0 when the request may go ahead, else the seconds to wait before retrying."""
-        if self.per_minute <= 0:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        rate = self.per_minute / 60.0
-        tokens, last = self.buckets.get(client, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - last) * rate)
-        if tokens < 1.0:
-            self.buckets[client] = (tokens, now)
-            return (1.0 - tokens) / rate
-        self.buckets[client] = (tokens - 1.0, now)
-        if len(self.buckets) > 10_000:
-            self._prune(now, rate)
-        return 0.0
-
-    def _prune(self, now: float, rate: float) -> None:
-        full = [c for c, (t, last) in self.buckets.items() if t + (now - last) * rate >= self.per_minute]
-        for c in full:
-            del self.buckets[c]
-
-
 def presented_key(headers: dict[str, str]) -> str | None:
     """The API key of a request: `Authorization: Bearer KEY` or `X-API-Key: KEY`."""
     auth = headers.get("authorization", "")
@@ -143,11 +115,16 @@ class Edge:
         max_body_bytes: int,
         auth_failures_per_minute: int = 10,
         max_upload_bytes: int | None = None,
+        limiters: tuple[Limiter, Limiter] | None = None,
     ) -> None:
+        """`limiters` (requests, auth failures) default to buckets in this process's memory; a server with
+        several workers passes ones in a shared database (`assistant.api.ratelimit.shared_limiters`)."""
         self.app = app
         self.api_keys = list(api_keys)
-        self.limiter = RateLimiter(rate_limit_per_minute)
-        self.auth_failures = RateLimiter(auth_failures_per_minute)
+        self.limiter, self.auth_failures = limiters or (
+            RateLimiter(rate_limit_per_minute),
+            RateLimiter(auth_failures_per_minute),
+        )
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes or max_body_bytes  # library uploads (UPLOAD_PREFIX)
         self.log = configure_access_log()
@@ -175,7 +152,7 @@ class Edge:
             await send(message)
 
         try:
-            refused = self.refusal(scope, headers)
+            refused = await self.refusal(scope, headers)
             if refused is not None:
                 status, kind, detail, extra = refused
                 await send_error(send_tagged, scope["path"], status, kind, detail, extra)
@@ -194,7 +171,9 @@ class Edge:
         finally:
             self.access_line(scope, request_id, outcome, started, headers)
 
-    def refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str, dict[str, str]] | None:
+    async def refusal(
+        self, scope: Scope, headers: dict[str, str]
+    ) -> tuple[int, str, str, dict[str, str]] | None:
         """Why the request is refused before it reaches a route (status, kind, detail, headers), or None."""
         length = headers.get("content-length", "")
         limit = self.body_limit(scope)
@@ -207,7 +186,7 @@ class Edge:
         address = (scope.get("client") or ("?",))[0]
         token = verify(key, self.api_keys) if key and key.startswith(TOKEN_PREFIX) and self.api_keys else None
         if self.api_keys and not key_matches(key, self.api_keys) and not isinstance(token, Verdict):
-            wait = self.auth_failures.acquire(address)
+            wait = await self._acquire(self.auth_failures, address)
             if wait > 0:
                 detail = "too many requests with a wrong or missing API key from this address; retry later"
                 return 429, "RateLimited", detail, {"Retry-After": str(math.ceil(wait))}
@@ -223,11 +202,16 @@ class Edge:
             scope["state"]["principal"] = principal_of(key)
             scope["state"]["api_key"] = key
             client = "key:" + key
-        wait = self.limiter.acquire(client)
+        wait = await self._acquire(self.limiter, client)
         if wait > 0:
             detail = f"rate limit of {self.limiter.per_minute} requests a minute reached; retry later"
             return 429, "RateLimited", detail, {"Retry-After": str(math.ceil(wait))}
         return None
+
+    async def _acquire(self, limiter: Limiter, client: str) -> float:
+        if not limiter.shared:  # memory: no waiting, so not worth a thread
+            return limiter.acquire(client)
+        return await anyio.to_thread.run_sync(limiter.acquire, client)
 
     def body_limit(self, scope: Scope) -> int:
         upload = scope["method"] == "PUT" and scope["path"].startswith(UPLOAD_PREFIX)

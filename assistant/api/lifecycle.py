@@ -79,7 +79,9 @@ class Lifecycle:
             _failed("index load failed", exc)
             return
         await self.warm()
-        await self.check_stale(rebuild=True)
+        # several workers would each rebuild the same corpus: they report it stale (readyz) and swap in
+        # the generation that `assistant index build` publishes
+        await self.check_stale(rebuild=self.settings.api.workers == 1)
 
     async def given(self) -> None:
         """An assistant handed in is served as it is; only whether it is stale is found out."""
