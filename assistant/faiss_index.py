@@ -190,3 +190,6 @@ class FaissIndex:
     def vectors(self) -> Vectors:
         stored: Vectors = self.raw.reconstruct_n(0, self.raw.ntotal)
         return stored
+
+    def published(self) -> None:
+        """Nothing to do: the generation's files are the index."""

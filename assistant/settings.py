@@ -106,6 +106,23 @@ class IndexSettings(BaseModel):
         description="Passage count above which FAISS uses IVF-PQ with exact re-ranking of its candidates instead "
         "of HNSW (RAM holds compact codes; the float vectors stay memory-mapped).",
     )
+    backend: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="The vector engine: FAISS files in each generation, or Milvus (a collection per generation; "
+        "Milvus Lite beside the generations unless milvus_uri names a server; needs the [milvus] extra).",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="A Milvus server (http://host:19530); default: Milvus Lite in <index dir>/milvus.db.",
+    )
+    milvus_prefix: str = Field(
+        "assistant",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,40}$",
+        description="Collection names start with it; the served generation is the alias <prefix>_current.",
+    )
+    milvus_index: Literal["FLAT", "HNSW", "IVF_FLAT", "AUTOINDEX"] = Field(
+        "FLAT", description="Milvus's index type (Milvus Lite: FLAT or IVF_FLAT)."
+    )
     keep_generations: int = Field(2, ge=1, le=20, description="How many published index generations to keep.")
     build_lock_timeout_s: float = Field(
         3600.0, ge=0, description="How long a build waits for another build of the same index folder."

@@ -135,9 +135,7 @@ def _write_generation(
     vectors, passages_embedded = embed(texts, settings.index.batch_size)
     embed_seconds = time.perf_counter() - t0
     checkpoint("embedded")
-    dense = build_vector_index(
-        vectors, hnsw_above=settings.index.hnsw_above, ivf_above=settings.index.ivf_above
-    )
+    dense = build_vector_index(vectors, settings.index, index_dir)
     dense.save(tmp)
     recall = measured_recall(dense, vectors)
     log(f"{dense.kind} index: recall@{recall['k']} {recall['recall']} against exact search")
@@ -187,4 +185,6 @@ def _write_generation(
     checkpoint("manifest")
     (tmp / MANIFEST_SUM).write_text(hashlib.sha256(raw).hexdigest() + "\n", encoding="utf-8")
     _fsync_tree(tmp)
-    return publish(tmp, index_dir, fingerprint, settings.index.keep_generations)
+    final = publish(tmp, index_dir, fingerprint, settings.index.keep_generations)
+    dense.published()
+    return final

@@ -1,6 +1,6 @@
 """The vector-index seam: what the store, the loader, the retriever and the evaluations need from a dense index,
-whatever engine serves it. FAISS (`assistant.faiss_index`) is the one backend today; nothing outside it
-imports faiss.
+whatever engine serves it: FAISS (`assistant.faiss_index`, the default) or Milvus (`assistant.milvus_index`);
+nothing outside those modules imports faiss or pymilvus.
 
 Vectors are float32 rows, L2-normalised, compared by inner product. Ids are row positions (0..n-1), the same as
 the passages' positions in the index; a search pads missing hits with id -1.
@@ -16,6 +16,7 @@ import numpy as np
 
 from .embed import Vectors
 from .errors import IndexMismatch
+from .settings import IndexSettings
 
 Ids = np.ndarray[Any, np.dtype[np.int64]]
 Scores = np.ndarray[Any, np.dtype[np.float32]]
@@ -47,21 +48,43 @@ class VectorIndex(Protocol):
         """Every stored vector, in id order (for benchmarks and exact-search checks)."""
         ...
 
+    def published(self) -> None:
+        """Called once the generation holding the index has become CURRENT (Milvus moves its alias)."""
+        ...
+
 
 def build_vector_index(
-    vectors: Vectors, *, hnsw_above: int, ivf_above: int | None = None, backend: str = DEFAULT_BACKEND
+    vectors: Vectors, settings: IndexSettings, index_dir: Path, *, backend: str | None = None
 ) -> VectorIndex:
-    """A new index over `vectors`, of the type the backend chooses for their number."""
+    """A new index over `vectors`, of the backend the settings name and the type it chooses for their number;
+    `index_dir` is the folder of the generations (Milvus Lite keeps its database there)."""
+    backend = backend or settings.backend
+    if backend == "milvus":
+        from .milvus_index import MilvusIndex
+
+        index = MilvusIndex.create(
+            vectors.shape[1],
+            index_dir=index_dir,
+            uri=settings.milvus_uri,
+            prefix=settings.milvus_prefix,
+            index_type=settings.milvus_index,
+        )
+        index.add(vectors)
+        return index
     if backend != "faiss":
-        raise IndexMismatch(f"unknown vector index backend {backend!r}; the one available is 'faiss'")
+        raise IndexMismatch(f"unknown vector index backend {backend!r}; choose 'faiss' or 'milvus'")
     from .faiss_index import FaissIndex
 
-    return FaissIndex.build(vectors, hnsw_above=hnsw_above, ivf_above=ivf_above)
+    return FaissIndex.build(vectors, hnsw_above=settings.hnsw_above, ivf_above=settings.ivf_above)
 
 
 def load_vector_index(folder: Path, *, backend: str, kind: str) -> VectorIndex:
     """The vector index of a generation folder, by the backend and index type its manifest names
     (memory-mapped where the backend can)."""
+    if backend == "milvus":
+        from .milvus_index import MilvusIndex
+
+        return MilvusIndex.load(folder)
     if backend != "faiss":
         raise IndexMismatch(
             f"{folder}: built with vector index backend {backend!r}, which this installation does not have"

@@ -9,6 +9,11 @@ Run the server in another process first, e.g.
 It waits for /readyz, sends one untimed warm-up pass over the questions, then keeps `--concurrency` requests in
 flight for `--duration` seconds and prints requests/s, latency percentiles and errors (exit 1 on any error).
 The server caches query embeddings, so repeated questions skip the model; `--fresh` makes every text unique.
+
+`--conversations` asks inside conversations instead: clients in pairs share one conversation (so two requests
+may add a turn to it at once), six turns each, then a new one. At the end every conversation is read back and
+its stored turns compared with the questions that were answered 200 in it: a turn missing is "lost", one more
+than sent is "duplicated" (exit 1 on either).
 """
 
 from __future__ import annotations
@@ -89,6 +94,46 @@ async def wait_ready(client: httpx.AsyncClient, timeout: float) -> None:
     sys.exit(f"error: the server at {client.base_url} was not ready within {timeout:g} s")
 
 
+TURNS_PER_CONVERSATION = 6
+
+
+class Conversations:
+    """The conversations of `--conversations`: pair k of clients shares one, TURNS_PER_CONVERSATION turns each."""
+
+    def __init__(self) -> None:
+        self.current: dict[int, tuple[str, int]] = {}  # pair -> (conversation id, turns asked in it)
+        self.answered: dict[str, list[str]] = {}  # conversation id -> questions answered 200
+        self.lock = asyncio.Lock()
+
+    async def slot(self, client: httpx.AsyncClient, pair: int) -> str:
+        async with self.lock:  # the pair's conversation, or a new one once it has its turns
+            cid, asked = self.current.get(pair, ("", TURNS_PER_CONVERSATION))
+            if asked >= TURNS_PER_CONVERSATION:
+                r = await client.post("/v1/ask", json={"question": QUESTIONS[pair % len(QUESTIONS)]})
+                r.raise_for_status()
+                cid, asked = r.json()["conversation_id"], 1
+                self.answered[cid] = [QUESTIONS[pair % len(QUESTIONS)]]
+            self.current[pair] = (cid, asked + 1)
+            return cid
+
+    async def check(self, client: httpx.AsyncClient) -> dict[str, int]:
+        lost = duplicated = stored_total = 0
+        for cid, questions in self.answered.items():
+            r = await client.get(f"/v1/conversations/{cid}")
+            r.raise_for_status()
+            stored = [t["question"] for t in r.json()["turns"]]
+            stored_total += len(stored)
+            lost += sum(max(0, questions.count(q) - stored.count(q)) for q in set(questions))
+            duplicated += sum(max(0, stored.count(q) - questions.count(q)) for q in set(stored))
+        return {
+            "conversations": len(self.answered),
+            "turns_answered": sum(len(q) for q in self.answered.values()),
+            "turns_stored": stored_total,
+            "turns_lost": lost,
+            "turns_duplicated": duplicated,
+        }
+
+
 async def worker(
     client: httpx.AsyncClient,
     start: int,
@@ -97,6 +142,7 @@ async def worker(
     fresh: bool,
     latencies: list[float],
     errors: list[str],
+    conversations: Conversations | None = None,
 ) -> None:
     i = start
     while time.monotonic() < until:
@@ -104,9 +150,12 @@ async def worker(
         if fresh:  # a question text never sent before: no cached query embedding helps
             question = f"{question} (case {RUN}-{i})"
         i += stride
+        body: dict[str, str] = {"question": question}
         t0 = time.perf_counter()
         try:
-            r = await client.post("/v1/ask", json={"question": question})
+            if conversations is not None:
+                body["conversation_id"] = await conversations.slot(client, start // 2)
+            r = await client.post("/v1/ask", json=body)
             ok = r.status_code == 200 and "answer_markdown" in r.json()
             detail = f"HTTP {r.status_code}"
         except (httpx.HTTPError, ValueError) as exc:
@@ -114,6 +163,8 @@ async def worker(
         latencies.append((time.perf_counter() - t0) * 1000)
         if not ok:
             errors.append(detail)
+        elif conversations is not None:
+            conversations.answered[body["conversation_id"]].append(question)
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -125,15 +176,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             (await client.post("/v1/ask", json={"question": q})).raise_for_status()
         latencies: list[float] = []
         errors: list[str] = []
+        conversations = Conversations() if args.conversations else None
         started = time.monotonic()
         until = started + args.duration
         await asyncio.gather(
             *(
-                worker(client, k, args.concurrency, until, args.fresh, latencies, errors)
+                worker(client, k, args.concurrency, until, args.fresh, latencies, errors, conversations)
                 for k in range(args.concurrency)
             )
         )
         elapsed = time.monotonic() - started
+        turns = await conversations.check(client) if conversations is not None else {}
     return {
         "url": args.url,
         "concurrency": args.concurrency,
@@ -150,6 +203,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         },
         "errors": len(errors),
         "error_kinds": sorted(set(errors)),
+        **turns,
     }
 
 
@@ -163,6 +217,11 @@ def main() -> int:
         action="store_true",
         help="Make every question text unique (a case number appended), so no cached query embedding is reused.",
     )
+    parser.add_argument(
+        "--conversations",
+        action="store_true",
+        help="Ask inside conversations shared by pairs of clients, then check no turn was lost or duplicated.",
+    )
     parser.add_argument("--key", default=None, help="API key, when the server needs one.")
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="Seconds to wait for /readyz.")
     args = parser.parse_args()
@@ -170,7 +229,8 @@ def main() -> int:
         parser.error("--concurrency must be >= 1 and --duration > 0")
     result = asyncio.run(run(args))
     print(json.dumps(result, indent=2))
-    return 1 if result["errors"] else 0
+    broken = result.get("turns_lost", 0) or result.get("turns_duplicated", 0)
+    return 1 if result["errors"] or broken else 0
 
 
 if __name__ == "__main__":

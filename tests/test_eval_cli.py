@@ -231,3 +231,17 @@ def test_calibrate_stores_thresholds_for_the_model_and_the_next_open_uses_them( 
         "eval", "calibrate", "--set", str(FIXTURES / "evalset-small.jsonl"), "--no-progress"
     )
     assert code == 2 and "no item has 'split': 'dev'" in err
+
+
+def test_retrieval_on_milvus_scores_as_faiss(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    results = {}
+    for backend in ("faiss", "milvus"):
+        out = tmp_path / f"{backend}.json"
+        argv = ("retrieval", "--beir", str(BEIR), "--modes", "dense,hybrid", "--out", str(out))
+        code, _stdout, err = run(*argv, "--backend", backend)
+        assert code == 0, err
+        results[backend] = json.loads(out.read_text())
+    faiss_run, milvus_run = results["faiss"], results["milvus"]
+    assert milvus_run["config"]["index"]["vector_backend"] == "milvus"
+    assert faiss_run["config"]["index"]["vector_backend"] == "faiss"
+    assert milvus_run["by_mode"] == faiss_run["by_mode"]  # exact search on both: the same rankings

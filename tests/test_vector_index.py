@@ -13,9 +13,17 @@ from hypothesis import strategies as st
 
 from assistant.errors import IndexMismatch
 from assistant.faiss_index import FaissIndex
+from assistant.settings import IndexSettings
 from assistant.vectorindex import VectorIndex, build_vector_index, load_vector_index, measured_recall
 
 PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
+
+
+def build(
+    rows: np.ndarray, *, hnsw_above: int, ivf_above: int = 2_000_000, backend: str | None = None
+) -> VectorIndex:
+    settings = IndexSettings(hnsw_above=hnsw_above, ivf_above=ivf_above)
+    return build_vector_index(rows, settings, Path("unused-by-faiss"), backend=backend)
 
 
 def unit_rows(seed: int, n: int, dim: int = 16) -> np.ndarray:
@@ -36,7 +44,7 @@ def brute_force(
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 60), k=st.integers(1, 10), queries=st.integers(1, 30))
 def test_flat_search_is_exact(seed: int, n: int, k: int, queries: int) -> None:
     rows, asked = unit_rows(seed, n), unit_rows(seed + 1, queries)
-    index = build_vector_index(rows, hnsw_above=1000)
+    index = build(rows, hnsw_above=1000)
     assert isinstance(index, VectorIndex) and index.kind == "flat-ip" and len(index) == n
     scores, ids = index.search(asked, k)
     want = brute_force(rows, asked, k)  # random unit vectors: no ties
@@ -58,7 +66,7 @@ def test_a_restricted_search_returns_k_hits_from_the_allowed_rows_only() -> None
 
 def test_hnsw_above_the_threshold_finds_what_exact_search_finds() -> None:
     rows, asked = unit_rows(3, 2000), unit_rows(4, 50)
-    index = build_vector_index(rows, hnsw_above=1000)
+    index = build(rows, hnsw_above=1000)
     assert index.kind == "hnsw32"
     _scores, ids = index.search(asked, 10)
     truth = brute_force(rows, asked, 10)
@@ -77,7 +85,7 @@ def clustered_rows(seed: int, n: int, dim: int = 32, clusters: int = 40) -> np.n
 
 def test_hnsw_searches_wider_until_it_finds_what_exact_search_finds(tmp_path: Path) -> None:
     rows = clustered_rows(3, 5000)
-    index = build_vector_index(rows, hnsw_above=1000)
+    index = build(rows, hnsw_above=1000)
     assert isinstance(index, FaissIndex) and index.kind == "hnsw32"
     assert index.ef_search is not None and index.ef_search > 64  # 64 finds too little on these rows: widened
     assert measured_recall(index, rows)["recall"] >= 0.99
@@ -88,7 +96,7 @@ def test_hnsw_searches_wider_until_it_finds_what_exact_search_finds(tmp_path: Pa
 def test_ivf_above_its_threshold_probes_until_it_finds_what_exact_search_finds(tmp_path: Path) -> None:
     rows = clustered_rows(9, 6000)
     asked = clustered_rows(10, 60)
-    index = build_vector_index(rows, hnsw_above=1000, ivf_above=5000)
+    index = build(rows, hnsw_above=1000, ivf_above=5000)
     # min(4 sqrt(n) = 309, n / 40 training vectors a list = 150) lists; dim / 8 = 4 sub-quantisers
     assert index.kind == "ivf150-pq4-refine" and len(index) == 6000
     assert measured_recall(index, rows)["recall"] >= 0.99  # the probes were doubled until it got there
@@ -112,7 +120,7 @@ def test_ivf_above_its_threshold_probes_until_it_finds_what_exact_search_finds(t
 
 def test_batch_and_single_searches_agree() -> None:
     rows, asked = unit_rows(5, 300), unit_rows(6, 40)  # above FAISS's BLAS switch of 20 queries
-    index = build_vector_index(rows, hnsw_above=1000)
+    index = build(rows, hnsw_above=1000)
     _scores, batch = index.search(asked, 8)
     single = np.vstack([index.search(q[None], 8)[1] for q in asked])
     assert (batch == single).all()
@@ -120,7 +128,7 @@ def test_batch_and_single_searches_agree() -> None:
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     rows = unit_rows(7, 120)
-    index = build_vector_index(rows, hnsw_above=1000)
+    index = build(rows, hnsw_above=1000)
     index.save(tmp_path)
     again = load_vector_index(tmp_path, backend="faiss", kind=index.kind)
     assert len(again) == 120 and np.allclose(again.vectors(), rows)
@@ -128,10 +136,10 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 
 def test_an_unknown_backend_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(IndexMismatch, match="'milvus'"):
-        load_vector_index(tmp_path, backend="milvus", kind="x")
-    with pytest.raises(IndexMismatch, match="the one available is 'faiss'"):
-        build_vector_index(unit_rows(8, 3), hnsw_above=10, backend="qdrant")
+    with pytest.raises(IndexMismatch, match="'qdrant', which this installation does not have"):
+        load_vector_index(tmp_path, backend="qdrant", kind="x")
+    with pytest.raises(IndexMismatch, match="choose 'faiss' or 'milvus'"):
+        build(unit_rows(8, 3), hnsw_above=10, backend="qdrant")
 
 
 def test_nothing_outside_the_backend_imports_faiss() -> None:

@@ -65,6 +65,11 @@ def add_eval_parser(sub: Any, func: Func) -> None:
         "--modes", type=_modes, help="comma-separated retrieval modes (default: the configured one)"
     )
     r.add_argument("--run-out", type=Path, help="write the ranking in TREC run format")
+    r.add_argument(
+        "--backend",
+        choices=["faiss", "milvus"],
+        help="vector engine of the evaluation index (default: ASSISTANT_INDEX__BACKEND, else faiss)",
+    )
     _report_args(r)
 
     c = esub.add_parser("conversations", help="score follow-up retrieval on conversations")
@@ -180,6 +185,10 @@ def run_eval(args: argparse.Namespace, settings: Settings, embedder: Any = None)
     from . import commands
 
     started = time.perf_counter()
+    if getattr(args, "backend", None):  # the backend is an index setting, so it keys the cached index too
+        settings = settings.model_copy(
+            update={"index": settings.index.model_copy(update={"backend": args.backend})}
+        )
     embedder = embedder or _embedder(settings)
     run = {
         "retrieval": commands.retrieval,
