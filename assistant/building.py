@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .calibration import apply_calibration, load_calibration, needs_calibration
 from .embed import Embedder, all_cores, set_threads
+from .embedcache import ShardEngine
 from .errors import AssistantError, IndexNotFound
 from .ingest import load_corpus, source_fingerprint
 from .loader import LoadedIndex, load_index, read_manifest
@@ -24,8 +25,10 @@ def build_from_settings(
     index_dir: Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] = lambda _m: None,
+    engine: ShardEngine | None = None,
 ) -> Path:
-    """Ingest the configured (or given) sources and publish a new index generation."""
+    """Ingest the configured (or given) sources and publish a new index generation; `engine` embeds what the
+    embedding cache lacks elsewhere (Ray: `assistant.rayembed`)."""
     sources = list(sources or settings.corpus)
     target = index_dir or settings.index_dir
     fingerprint = source_fingerprint(sources, settings.ingest)
@@ -47,6 +50,7 @@ def build_from_settings(
         progress=progress,
         log=log,
         embedding_cache=settings.cache_dir / "embeddings" if settings.index.embedding_cache else None,
+        engine=engine,
     )
 
 

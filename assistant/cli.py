@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import AssistantError
+from .errors import AssistantError, ConfigError
 from .settings import Settings, get_settings
 from .types import SOURCE_TYPES, Filters
 
@@ -154,18 +154,31 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
     from .service import build_from_settings
 
     embedder = make_embedder(settings)
+    engine = None
+    if args.engine == "ray":
+        from .rayembed import RayShards
+
+        engine = RayShards(settings, address=args.address, dimension=embedder.dimension)
+    elif args.address:
+        raise ConfigError("--address names a Ray cluster: use it with --engine ray")
     folder = build_from_settings(
         settings,
         embedder,
         sources=args.source or None,
         index_dir=args.index or settings.index_dir,
         log=_eprint,
+        engine=engine,
     )
     m = read_generation_manifest(folder)
     _eprint(
         f"built {folder} : {m.passage_count} passages from {m.document_count} documents in "
         f"{m.build_seconds:.1f} s ({m.passages_per_second} passages/s embedding)"
     )
+    for worker in m.embedding_workers:
+        _eprint(
+            f"  worker {worker['worker']}: {worker['texts']} texts in {worker['seconds']} s "
+            f"({worker['texts_per_second']} texts/s)"
+        )
     return 0
 
 
@@ -276,6 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
     b = isub.add_parser("build", help="embed a corpus and publish a new index generation")
     b.add_argument("--source", type=Path, action="append", help="corpus folder or file (repeatable)")
     b.add_argument("--index", type=Path, help="index folder")
+    b.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="where texts are embedded: this process, or a Ray cluster (Ray Data actors; the [ray] extra)",
+    )
+    b.add_argument(
+        "--address", help="the Ray cluster to join (ray://HOST:10001 or HOST:6379); default: a local one"
+    )
     b.set_defaults(func=cmd_index_build)
     i = isub.add_parser("info", help="print the manifest of the current index")
     i.add_argument("--index", type=Path)

@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from .embed import Embedder, Vectors, vector_key
 from .generations import checkpoint
 
 KEY_BYTES = 32
+ShardEngine = Callable[[Sequence[Sequence[str]]], Iterator[tuple[int, Vectors]]]  # shards -> (index, vectors)
 
 
 def text_key(text: str) -> bytes:
@@ -75,6 +76,19 @@ class EmbeddingCache:
         self._token = uuid.uuid4().hex[:12]
         self._next = 0
 
+    def _commit(self, chunk: Sequence[str], vectors: Vectors) -> None:
+        """Write one shard (vectors, then keys: the keys file is its commit mark) and index it."""
+        if vectors.shape != (len(chunk), self.dimension):
+            raise ValueError(f"a shard of {len(chunk)} texts came back as vectors of shape {vectors.shape}")
+        # raw digest bytes as uint8 rows: a fixed-width bytes dtype would drop a digest's trailing NULs
+        keys = np.frombuffer(b"".join(text_key(t) for t in chunk), dtype=np.uint8).reshape(-1, KEY_BYTES)
+        name = f"shard-{self._token}-{self._next:06d}"
+        _write_atomic(self.folder / f"{name}.vectors.npy", vectors)
+        _write_atomic(self.folder / f"{name}.keys.npy", keys)
+        self._next += 1
+        self._add(keys, vectors)
+        checkpoint("shard")
+
     def _add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         shard = len(self._vectors)
         self._vectors.append(vectors)
@@ -97,24 +111,25 @@ class EmbeddingCache:
         shard_size: int,
         progress: bool = False,
         log: Callable[[str], None] = lambda _m: None,
+        engine: ShardEngine | None = None,
     ) -> tuple[Vectors, int]:
-        """(a vector per text, in order; how many texts had to be embedded now)."""
+        """(a vector per text, in order; how many texts had to be embedded now). The texts not cached are
+        embedded in shards of `shard_size`, by `embedder` here or by `engine` (Ray: `assistant.rayembed`),
+        each written to the cache as soon as it is done."""
         todo = self.missing(texts)
         if todo:
             log(f"embedding {len(todo)} of {len(texts)} texts ({len(texts) - len(todo)} cached)")
-        for start in range(0, len(todo), shard_size):
-            chunk = todo[start : start + shard_size]
-            vectors = np.asarray(
-                embedder.embed_documents(chunk, batch_size=batch_size, progress=progress), dtype=np.float32
+        shards = [todo[start : start + shard_size] for start in range(0, len(todo), shard_size)]
+        done: Iterable[tuple[int, Vectors]] = (
+            engine(shards)
+            if engine is not None
+            else (
+                (i, embedder.embed_documents(chunk, batch_size=batch_size, progress=progress))
+                for i, chunk in enumerate(shards)
             )
-            # raw digest bytes as uint8 rows: a fixed-width bytes dtype would drop a digest's trailing NULs
-            keys = np.frombuffer(b"".join(text_key(t) for t in chunk), dtype=np.uint8).reshape(-1, KEY_BYTES)
-            name = f"shard-{self._token}-{self._next:06d}"
-            _write_atomic(self.folder / f"{name}.vectors.npy", vectors)
-            _write_atomic(self.folder / f"{name}.keys.npy", keys)
-            self._next += 1
-            self._add(keys, vectors)
-            checkpoint("shard")
+        )
+        for i, vectors in done:
+            self._commit(shards[i], np.asarray(vectors, dtype=np.float32))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
             shard, row = self._rows[text_key(text)]

@@ -69,6 +69,7 @@ class Manifest(BaseModel):
     passages_per_second: float | None = None
     build_seconds: float = 0.0
     embedded_now: EmbeddedNow = EmbeddedNow()
+    embedding_workers: list[dict[str, Any]] = []  # a distributed build: texts and seconds of each worker
     left_out: list[LeftOut] = []
     duplicates: list[str] = []
     files: dict[str, str] = {}

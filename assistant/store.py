@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from .embed import Embedder
-from .embedcache import EmbeddingCache, model_folder
+from .embedcache import EmbeddingCache, ShardEngine, model_folder
+from .errors import ConfigError
 from .generations import MANIFEST, build_lock, checkpoint, new_build_folder, publish
 from .ingest import Corpus
 from .lexical import build_bm25
@@ -70,6 +71,7 @@ def build_index(
     progress: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
     embedding_cache: Path | None = None,
+    engine: ShardEngine | None = None,
 ) -> Path:
     """Embed the corpus, write a generation and publish it, holding the build lock; returns the published
     folder. With `embedding_cache` (a folder), vectors computed before are reused and new ones kept there
@@ -90,6 +92,7 @@ def build_index(
                 log,
                 started,
                 embedding_cache,
+                engine,
             )
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -108,12 +111,18 @@ def _write_generation(
     log: Callable[[str], None],
     started: float,
     embedding_cache: Path | None,
+    engine: ShardEngine | None,
 ) -> Path:
     cache = (
         EmbeddingCache(model_folder(embedding_cache, embedder), embedder.dimension)
         if embedding_cache is not None
         else None
     )
+
+    if engine is not None and cache is None:
+        raise ConfigError(
+            "a distributed build writes the embedding cache: set ASSISTANT_INDEX__EMBEDDING_CACHE=true"
+        )
 
     def embed(texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
         if cache is None:
@@ -125,6 +134,7 @@ def _write_generation(
             shard_size=settings.index.embedding_shard_size,
             progress=progress,
             log=log,
+            engine=engine,
         )
 
     texts = [
@@ -175,6 +185,7 @@ def _write_generation(
         embed_seconds=round(embed_seconds, 2),
         passages_per_second=round(len(texts) / embed_seconds, 1) if embed_seconds > 0 else None,
         embedded_now=EmbeddedNow(passages=passages_embedded, sentences=sentences_embedded),
+        embedding_workers=getattr(engine, "report", list)(),
         left_out=[LeftOut(file=f, why=why) for f, why in corpus.failures],
         duplicates=corpus.duplicates,
         files=file_hashes(tmp),

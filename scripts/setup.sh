@@ -18,6 +18,6 @@ echo "setting up .venv (first time: about a minute) ..." >&2
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 # torch first and pinned: an unpinned torch resolves to a CUDA build with gigabytes of NVIDIA packages.
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt torch==2.13.0
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev,onnx,postgres,milvus]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev,onnx,postgres,milvus,ray]"
 echo "$want" > "$stamp"
 echo "set-up done: .venv" >&2
