@@ -4,13 +4,16 @@ thousand rows instead of a Python call per document."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .passagestore import document_fields
 from .types import Document, Filters
+
+COLUMNS = ("doc_id", "source_type", "year", "topic", "specialty")
 
 Codes = np.ndarray[Any, np.dtype[np.int32]]
 NO_YEAR = np.iinfo(np.int32).min
@@ -35,16 +38,23 @@ class DocumentTable:
     doc_of_row: Codes
 
     @classmethod
-    def build(cls, documents: Iterable[Document], doc_of_row: Codes) -> DocumentTable:
-        """From the documents in number order and each row's document number."""
+    def build(
+        cls, documents: Iterable[Document] | Mapping[str, Document], doc_of_row: Codes
+    ) -> DocumentTable:
+        """From the documents in number order (a generation's store is read column by column) and each row's
+        document number."""
+        if isinstance(documents, Mapping):
+            rows = document_fields(documents, COLUMNS)
+        else:
+            rows = ((d.doc_id, d.source_type, d.year, d.topic, d.specialty) for d in documents)
         ids: dict[str, int] = {}
         types, years, topics, specialties = [], [], [], []
-        for doc in documents:
-            ids[doc.doc_id] = len(ids)
-            types.append(doc.source_type)
-            years.append(NO_YEAR if doc.year is None else int(doc.year))
-            topics.append((doc.topic or "").lower())
-            specialties.append((doc.specialty or "").lower())
+        for doc_id, source_type, year, topic, specialty in rows:
+            ids[doc_id] = len(ids)
+            types.append(source_type)
+            years.append(NO_YEAR if year is None else int(year))
+            topics.append((topic or "").lower())
+            specialties.append((specialty or "").lower())
         source_type, source_types = _codes(types)
         topic, topic_names = _codes(topics)
         specialty, specialty_names = _codes(specialties)

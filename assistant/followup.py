@@ -14,10 +14,11 @@ which topic a question names. Then:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .lexical import spelling_terms, stop_words, terms
+from .passagestore import document_fields
 from .types import Document, Passage
 from .vocab.corpus import CorpusVocabulary
 from .vocab.words import MODIFIERS, PATIENT_WORDS, QUESTION_WORDS, aspects_of
@@ -111,23 +112,28 @@ class TopicLexicon:
     @classmethod
     def build(
         cls,
-        documents: Iterable[Document],
+        documents: Iterable[Document] | Mapping[str, Document],
         passages: Iterable[Passage],
         vocabulary: CorpusVocabulary | None = None,
     ) -> TopicLexicon:
-        """Labels from the documents' topics (or titles); abbreviations and known words from the library's
-        vocabulary (built here when not given: an index stores one)."""
-        documents = list(documents)
+        """Labels from the documents' topics (or titles; a generation's store is read column by column);
+        abbreviations and known words from the library's vocabulary (built here when not given: an index
+        stores one)."""
         if vocabulary is None:
-            vocabulary = CorpusVocabulary.build(documents, passages)
+            listed = list(documents.values() if isinstance(documents, Mapping) else documents)
+            vocabulary, documents = CorpusVocabulary.build(listed, passages), listed
+        if isinstance(documents, Mapping):
+            names = document_fields(documents, ("doc_id", "topic", "title"))
+        else:
+            names = ((d.doc_id, d.topic, d.title) for d in documents)
         labels: dict[tuple[str, ...], str] = {}
-        for doc in documents:
+        for doc_id, topic, title in names:
             # a title is a topic's name when there is no topic, unless it is only the document's id (a corpus
             # without titles), which names nothing a question would say
-            for name in (doc.topic, doc.title if not doc.topic and doc.title != doc.doc_id else None):
+            for name in (topic, title if not topic and title != doc_id else None):
                 key = _key(name or "")
                 if key and len(key) <= MAX_LABEL_WORDS and (len(key) > 1 or key[0] not in stop_words()):
-                    labels.setdefault(key, doc.topic or doc.title)
+                    labels.setdefault(key, topic or title)
         abbreviations: dict[str, str] = {}
         for short, expansions in vocabulary.abbreviations.items():
             for e in expansions:

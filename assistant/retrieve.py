@@ -4,7 +4,7 @@ a per-document cap for source diversity and an optional cross-encoder reranker."
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -13,6 +13,7 @@ from .doctable import DocumentTable
 from .embed import Embedder
 from .lexical import bm25_search, query_terms
 from .loader import LoadedIndex
+from .passagestore import document_fields
 from .settings import RetrievalSettings
 from .store import embedding_text
 from .types import Document, Filters, Hit
@@ -68,12 +69,16 @@ def weighted(dense: Ranked, lexical: Ranked, dense_weight: float) -> Ranked:
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def withheld_documents(documents: Iterable[Document], serve: str) -> frozenset[str]:
+def withheld_documents(documents: Iterable[Document] | Mapping[str, Document], serve: str) -> frozenset[str]:
     """The ids of documents answers must not quote: retired ones, and under `serve="approved"` every one
     not reviewed as approved."""
+    if isinstance(documents, Mapping):
+        statuses = document_fields(documents, ("doc_id", "review_status"))
+    else:
+        statuses = ((d.doc_id, d.review_status) for d in documents)
     if serve == "approved":
-        return frozenset(d.doc_id for d in documents if d.review_status != "approved")
-    return frozenset(d.doc_id for d in documents if d.review_status == "retired")
+        return frozenset(doc_id for doc_id, status in statuses if status != "approved")
+    return frozenset(doc_id for doc_id, status in statuses if status == "retired")
 
 
 def _topic_of(doc: Document) -> str:
@@ -136,7 +141,7 @@ class IndexRetriever:
         self.settings = settings
         self.reranker = reranker
         self.withheld = withheld  # document ids never served (retired, or not approved under serve=approved)
-        self._table = DocumentTable.build(index.documents.values(), index.passages.doc_rows())
+        self._table = DocumentTable.build(index.documents, index.passages.doc_rows())
         self._with_context = index.manifest.embed_context
 
     # -- the two base rankings

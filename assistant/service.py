@@ -112,9 +112,9 @@ class Assistant:
         """Everything that answers, over an index already loaded (`open` loads the configured one)."""
         set_threads(settings.query_threads)
         reranker = CrossEncoderReranker(settings.retrieval.reranker) if settings.retrieval.reranker else None
-        withheld = withheld_documents(index.documents.values(), settings.library.serve)
+        withheld = withheld_documents(index.documents, settings.library.serve)
         retriever = IndexRetriever(index, embedder, settings.retrieval, reranker, withheld=withheld)
-        lexicon = TopicLexicon.build(index.documents.values(), index.passages, index.vocabulary)
+        lexicon = TopicLexicon.build(index.documents, index.passages, index.vocabulary)
         conv = settings.conversation
         rewriter = None
         if conv.rewriter_url and conv.rewriter_model:

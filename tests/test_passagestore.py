@@ -136,3 +136,28 @@ def test_the_table_keeps_the_rows_filters_accept(library: tuple, chosen: Filters
     ]
     assert table.rows(chosen, withheld).tolist() == expected
     assert table.rows(None).tolist() == list(range(len(passages)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(libraries())
+def test_fields_read_by_sqlite_equal_the_documents(library: tuple) -> None:  # type: ignore[type-arg]
+    import tempfile
+
+    docs, passages = library
+    names = ("doc_id", "title", "source_type", "year", "topic", "specialty", "review_status")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "passages.sqlite"
+        write_store(path, docs, passages)
+        documents, _passages = open_store(path)
+        try:
+            assert list(documents.fields(names)) == [tuple(getattr(d, n) for n in names) for d in docs]
+            doc_of_row = np.asarray([int(p.doc_id.split("-")[1]) for p in passages], dtype=np.int32)
+            from_store = DocumentTable.build(documents, doc_of_row)  # the same table, column by column
+            from_objects = DocumentTable.build(docs, doc_of_row)
+            for name, value in vars(from_objects).items():
+                got = getattr(from_store, name)
+                assert np.array_equal(got, value) if isinstance(value, np.ndarray) else got == value, name
+            with pytest.raises(ValueError, match="not fields of a document"):
+                list(documents.fields(("doc_id", "data); DROP TABLE documents; --")))
+        finally:
+            documents.close()
