@@ -141,6 +141,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         if built.returncode:
             return built.returncode
+    from .milvus_index import served_by_lite
+
+    if served_by_lite(current_generation(settings.index_dir)):
+        raise ConfigError(
+            "this index keeps its vectors in Milvus Lite, which one process at a time may open: serve it with "
+            "--workers 1, or build it into a Milvus server (ASSISTANT_INDEX__MILVUS_URI)"
+        )
     # each worker reads its settings from the environment, as this process did
     os.environ["ASSISTANT_INDEX_DIR"] = str(settings.index_dir)
     os.environ["ASSISTANT_API__WORKERS"] = str(args.workers)

@@ -47,7 +47,21 @@ def _client(uri: str) -> Any:
     try:
         return MilvusClient(uri)
     except Exception as exc:
-        raise IndexMismatch(f"cannot open Milvus at {uri} ({type(exc).__name__}: {exc})") from None
+        hint = ""
+        if "://" not in uri:  # Milvus Lite: a local database that one process at a time may open
+            hint = (
+                "; Milvus Lite is one process's database: stop the other process using it (a server or a "
+                "build), or set ASSISTANT_INDEX__MILVUS_URI to a Milvus server"
+            )
+        raise IndexMismatch(f"cannot open Milvus at {uri} ({type(exc).__name__}: {exc}){hint}") from None
+
+
+def served_by_lite(folder: Path) -> bool:
+    """Whether the generation in `folder` keeps its vectors in Milvus Lite (one process at a time)."""
+    try:
+        return bool(json.loads((folder / FILE).read_text(encoding="utf-8"))["uri"] == LITE_FILE)
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 class MilvusIndex:

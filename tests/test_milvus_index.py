@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,3 +109,34 @@ def test_an_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
     bad = IndexSettings(backend="milvus", milvus_uri="http://127.0.0.1:9")
     with pytest.raises(IndexMismatch, match=r"cannot open Milvus at http://127\.0\.0\.1:9"):
         build_vector_index(unit_rows(1, 3), bad, tmp_path)
+
+
+def test_a_lite_database_another_process_holds_says_so(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from assistant.errors import IndexMismatch
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pymilvus import MilvusClient; "
+         f"c = MilvusClient({str(tmp_path / 'milvus.db')!r}); print('open', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        time.sleep(0.5)
+        with pytest.raises(IndexMismatch, match="one process's database"):
+            build_vector_index(unit_rows(1, 3), IndexSettings(backend="milvus"), tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_several_workers_are_refused_an_index_in_milvus_lite(
+    settings: Settings, fake_embedder: FakeEmbedder, cli_run: Any
+) -> None:
+    milvus = settings.model_copy(update={"index": IndexSettings(backend="milvus")})
+    build_from_settings(milvus, fake_embedder, progress=False)
+    code, _out, err = cli_run("serve", "--workers", "2", "--index", str(settings.index_dir))
+    assert code == 2 and "one process at a time" in err and "--workers 1" in err
