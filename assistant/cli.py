@@ -126,7 +126,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "log_level": "warning",
         "access_log": False,
     }
-    if args.workers == 1:
+    workers = args.workers or settings.api.workers
+    if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return 0
     from .loader import current_generation
@@ -150,8 +151,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     # each worker reads its settings from the environment, as this process did
     os.environ["ASSISTANT_INDEX_DIR"] = str(settings.index_dir)
-    os.environ["ASSISTANT_API__WORKERS"] = str(args.workers)
-    uvicorn.run("assistant.api.app:app_from_environment", factory=True, workers=args.workers, **options)
+    os.environ["ASSISTANT_API__WORKERS"] = str(workers)
+    uvicorn.run("assistant.api.app:app_from_environment", factory=True, workers=workers, **options)
     return 0
 
 
@@ -286,8 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers",
         type=_positive,
-        default=1,
-        help="server processes sharing the index (more than one: rate limits in a shared database)",
+        default=None,
+        help="server processes sharing the index (default ASSISTANT_API__WORKERS, 1; more than one: rate limits "
+        "in a shared database)",
     )
     p.set_defaults(func=cmd_serve)
 
