@@ -106,6 +106,10 @@ class SentenceTransformerEmbedder(CachedQueries):
         except (OSError, ValueError) as exc:
             hint = "" if Path(path).exists() else " (no such folder; with no network only local models load)"
             raise IndexMismatch(f"cannot load embedding model {model!r}{hint}: {exc}") from exc
+        if "n" in _threads:  # set before torch was imported: torch has not heard of it yet
+            import torch
+
+            torch.set_num_threads(_threads["n"])
         get_dim: Any = getattr(self._model, "get_embedding_dimension", None)
         self.dimension = int(cast(Any, get_dim or self._model.get_sentence_embedding_dimension)())
         self.max_tokens: int = self._model.max_seq_length or 256
@@ -131,7 +135,7 @@ def vector_key(embedder: Embedder) -> str:
     return embedder.name if embedder.vectors == FP32 else f"{embedder.name}@{embedder.vectors}"
 
 
-_threads = {"n": 1}
+_threads: dict[str, int] = {}  # what set_threads last set (nothing until it is called)
 
 
 def set_threads(n: int) -> None:
@@ -148,7 +152,7 @@ def set_threads(n: int) -> None:
 
 def threads() -> int:
     """The thread count `set_threads` last set (1 until it is called)."""
-    return _threads["n"]
+    return _threads.get("n", 1)
 
 
 def make_embedder(settings: Settings) -> Embedder:
