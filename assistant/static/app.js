@@ -418,6 +418,7 @@ function wire() {
     if (e.key === "Escape" && closeSource()) e.preventDefault();  // the sheet first; then (embedded) the panel
   });
   describeFilters();
+  document.body.dataset.ready = "true";  // handlers bound: typing now reaches them (tests wait for it)
 }
 
 wire();

@@ -146,6 +146,9 @@ def test_widget_on_another_origin(
     assert launcher.inner_text() == "Ask the guidelines"
     launcher.click()
     frame = page.frame_locator("#clinical-assistant-widget iframe")
+    frame.locator(
+        "body[data-ready='true']"
+    ).wait_for()  # a frame made on click: its script may still be loading
     frame.locator("#question").fill("How is gout treated?")
     frame.locator("#question").press("Enter")
     frame.locator("article.turn[data-complete='true']").wait_for()
@@ -190,6 +193,9 @@ def test_widget_hands_its_key_to_the_panel(
     other_origin(widget_page(keyed, **{"api-key": "w1dget", "open": "true"}))
     page.goto(f"http://127.0.0.1:{port}/")
     frame = page.frame_locator("#clinical-assistant-widget iframe")
+    frame.locator(
+        "body[data-ready='true']"
+    ).wait_for()  # a frame made on click: its script may still be loading
     frame.locator("#question").fill("How is gout treated?")
     frame.locator("#question").press("Enter")
     frame.locator("article.turn[data-complete='true']").wait_for()

@@ -155,6 +155,7 @@ def keyed_host(
 
 
 def ask_in(frame: Any, question: str, nth: int) -> Any:
+    frame.locator("body[data-ready='true']").wait_for()  # the frame's script has bound its handlers
     frame.fill("#question", question)
     frame.press("#question", "Enter")
     turn = frame.locator("article.turn").nth(nth)
