@@ -158,7 +158,7 @@ def threads() -> int:
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings choose: sentence-transformers on torch (the default), or ONNX Runtime with the
     model's fp32 weights (the same vectors, faster queries, no torch in the serving process) or its dynamically
-    quantised 8-bit weights (faster builds, vectors of their own family)."""
+    quantised 8-bit weights (the fastest queries; vectors of their own family)."""
     backend = settings.embedding_backend
     if backend == "torch":
         return SentenceTransformerEmbedder(settings.model)

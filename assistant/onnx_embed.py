@@ -5,8 +5,9 @@ The model is exported once per model into `<cache_dir>/onnx/<model key>/` by a c
 (`assistant.onnx_export`), so this process loads only onnxruntime and tokenizers, never torch: that is what
 makes it the lighter serving process. `onnx` runs the model's fp32 weights and gives the vectors torch gives
 (within 1e-5; MACHINE-NOTES measured 2e-7), so it serves an index torch built and the other way round.
-`onnx-quint8` runs dynamically quantised 8-bit weights: builds go faster, its vectors differ (cosine to fp32
-about 0.98-0.99), so they form a family of their own that never shares an index or an embedding cache with fp32
+`onnx-quint8` runs dynamically quantised 8-bit weights: queries go faster still (builds did not, on the AVX-512
+machines measured: README "Scaling"), and its vectors differ (cosine to fp32 about 0.96-0.98), so they form a
+family of their own that never shares an index or an embedding cache with fp32
 vectors.
 """
 

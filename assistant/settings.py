@@ -296,7 +296,7 @@ class Settings(BaseSettings):
         "torch",
         description="What runs the model: 'torch' (sentence-transformers); 'onnx' (ONNX Runtime, the same "
         "vectors, faster queries, no torch in the serving process; needs the [onnx] extra); 'onnx-quint8' "
-        "(8-bit weights: faster builds, vectors of their own that need an index built with them).",
+        "(8-bit weights: the fastest queries; vectors of their own that need an index built with them).",
     )
     corpus: list[Path] = Field(
         default_factory=lambda: [PROJECT_ROOT / "corpus"],
