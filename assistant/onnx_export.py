@@ -47,6 +47,13 @@ def export(model_path: str, folder: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(model_path, device="cpu", model_kwargs={"attn_implementation": "eager"})
+    others = [
+        type(m).__name__ for m in model if type(m).__name__ not in ("Transformer", "Pooling", "Normalize")
+    ]
+    if (
+        others
+    ):  # a Dense projection after pooling, say: the ONNX embedder runs the transformer and pooling only
+        raise SystemExit(f"the model has modules the ONNX embedder does not run ({', '.join(others)})")
     transformer: Any = model[0]
     auto_model: Any = transformer.auto_model.eval()
     tokenizer: Any = transformer.tokenizer

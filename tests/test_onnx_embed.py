@@ -111,3 +111,19 @@ def test_a_quint8_build_records_its_family(settings: Settings) -> None:
 def test_an_unknown_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="embedding_backend"):
         Settings(embedding_backend="tensorflow")  # type: ignore[arg-type]
+
+
+@pytest.mark.real_model
+def test_a_model_with_modules_past_pooling_is_refused_not_exported_wrong(tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer
+
+    from assistant.embed import resolve_model
+    from assistant.onnx_embed import OnnxEmbedder
+
+    base = Transformer(resolve_model(BUNDLED_MODEL))
+    pooling = Pooling(base.get_embedding_dimension())
+    dense = Dense(base.get_embedding_dimension(), 64)  # a projection ONNX would leave out
+    SentenceTransformer(modules=[base, pooling, dense]).save(str(tmp_path / "projected"))
+    with pytest.raises(IndexMismatch, match=r"modules the ONNX embedder does not run \(Dense\)"):
+        OnnxEmbedder(str(tmp_path / "projected"), cache_dir=tmp_path / "cache")
