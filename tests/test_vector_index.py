@@ -142,13 +142,17 @@ def test_an_unknown_backend_is_a_clear_error(tmp_path: Path) -> None:
         build(unit_rows(8, 3), hnsw_above=10, backend="qdrant")
 
 
-def test_nothing_outside_the_backend_imports_faiss() -> None:
+@pytest.mark.parametrize(
+    ("engine", "backend_module"), [("faiss", "faiss_index.py"), ("pymilvus", "milvus_index.py")]
+)
+def test_nothing_outside_the_backend_imports_its_engine(engine: str, backend_module: str) -> None:
+    pattern = rf"^\s*(import {engine}|from {engine})\b"
     importers = [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
-        if re.search(r"^\s*(import faiss|from faiss)", path.read_text(encoding="utf-8"), re.MULTILINE)
+        if re.search(pattern, path.read_text(encoding="utf-8"), re.MULTILINE)
     ]
-    assert importers == ["faiss_index.py"]
+    assert importers == [backend_module]
 
 
 class _FirstRows:
