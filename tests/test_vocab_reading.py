@@ -12,7 +12,7 @@ from assistant.ingest import make_passages
 from assistant.settings import IngestSettings
 from assistant.types import Document
 from assistant.vocab.corpus import CorpusVocabulary
-from assistant.vocab.qualifiers import AgeBand, age_band, contrasts_of, kinds_of, populations_of
+from assistant.vocab.qualifiers import AgeBand, age_band, contrasts_of, kinds_of, negated_of, populations_of
 from assistant.vocab.reading import Reader
 
 CFG = IngestSettings(min_passage_words=0)
@@ -44,7 +44,8 @@ def reader() -> Reader:
                 (
                     "Diagnosis",
                     "A physical examination of the swollen joint helps. Chronic kidney disease limits "
-                    "allopurinol. Mammography is offered to women.",
+                    "allopurinol. Mammography is offered to women. A statin and a vasopressor are other drugs. "
+                    "Albuterol and apixaban are drugs too.",
                 )
             ],
             CFG,
@@ -76,6 +77,27 @@ def test_a_typo_of_a_library_word_is_corrected(reader: Reader) -> None:
     assert reading.corrections == (("strok", "stroke"),)  # one edit from the library's "stroke"
     assert reading.plain.startswith("stroke risk")
     assert '"strok" read as "stroke"' in reading.notes()
+
+
+def test_a_corrected_word_is_then_read_as_the_word_itself(reader: Reader) -> None:
+    # "presosr" is a typo of the shorthand "pressor", which the library calls "vasopressor"; "mammograms" is
+    # not a typo, but the synonym list adds the library's "mammography"
+    reading = reader.read("presosr after mammograms")
+    assert reading.corrections == (("presosr", "pressor"),)
+    assert reading.plain == "vasopressor after mammograms"
+    assert "mammograms (mammography)" in reading.text
+
+
+def test_another_name_of_a_drug_is_read_as_the_name_the_library_writes(reader: Reader) -> None:
+    # the lexicon knows "salbutamol" as albuterol and "eliquis" as a brand of apixaban; "furosemide" is a drug
+    # the library never names: an unknown name (the answer says so), not a typo of some library word
+    reading = reader.read("salbutamol or eliquis in gout")
+    assert reading.plain == "albuterol or apixaban in gout"
+    assert reading.text == "salbutamol (albuterol) or eliquis (apixaban) in gout"
+    assert reading.alternatives == (("salbutamol", "albuterol"), ("eliquis", "apixaban"))
+    assert reading.unknown == () and reading.corrections == ()
+    unknown = reader.read("furosemide in gout")
+    assert unknown.unknown == ("furosemide",) and unknown.unknown_names == ("furosemide",)
 
 
 def test_an_unknown_acronym_and_an_unknown_word_are_reported(reader: Reader) -> None:
@@ -261,3 +283,19 @@ def test_one_reader_serves_concurrent_questions(reader: Reader) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(reader.read, questions))
     assert all(r == alone[q] for q, r in zip(questions, together, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("outpatient antibiotics, no comorbidities", {"comorbid"}),
+        ("ckd without diabetes", {"diabet"}),
+        ("non-small cell lung cancer", set()),  # "non-" names a thing more often than it negates
+        ("no known allergies", {"allergi"}),  # "known" is skipped to what is lacked
+        ("no risk factors for resistant pathogens", set()),  # "risk" only qualifies: nothing named is lacked
+        ("diabetes with comorbidities", set()),
+        ("I know", set()),  # "no" inside a word is no negation
+    ],
+)
+def test_negated_of(text: str, negated: set[str]) -> None:
+    assert negated_of(text) == negated

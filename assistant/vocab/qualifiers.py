@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .words import has_cue, tokens
+from ..lexical import spelling_terms
+from .drugs import is_drug_name
+from .words import DRUG, QUESTION_WORDS, has_cue, tokens
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,25 @@ CONTRASTS: dict[str, dict[str, re.Pattern[str]]] = {
 }  # fmt: skip
 
 
+# "no comorbidities", "without diabetes": the word after the negation is what the patients lack. Not "non-", which
+# mostly names things ("non-small cell", "non-invasive ventilation", "non-steroidal anti-inflammatory drugs").
+_NEGATED = re.compile(
+    r"\b(?:no|without)\s+(?:known |prior |previous |history of |other )?([a-z][a-z\-]*)", re.I
+)
+
+
+def negated_of(text: str) -> frozenset[str]:
+    """The stems of what `text` says its patients do not have ("no comorbidities" -> the stem of
+    "comorbidities"); words that only ask or count ("risk", "evidence") are left out."""
+    found: set[str] = set()
+    for m in _NEGATED.finditer(text):
+        found.update(t for t in spelling_terms(m.group(1)) if t not in _GENERIC_STEMS)
+    return frozenset(found)
+
+
+_GENERIC_STEMS = frozenset(spelling_terms(" ".join(QUESTION_WORDS)))
+
+
 def contrasts_of(text: str) -> frozenset[str]:
     """The contrasting qualifiers `text` states, as "group:label" ("prevention:primary")."""
     return frozenset(
@@ -94,8 +115,19 @@ def contrasts_of(text: str) -> frozenset[str]:
 
 
 def kinds_of(text: str) -> frozenset[str]:
+    """The kinds of answer `text` asks for. "How much" asks for a dose only of a drug ("how much
+    overdiagnosis" asks for a number: a threshold), and "levels" asks for a target only when the question
+    does not ask when or how often ("lithium levels how often" asks for timing)."""
     words = tokens(text)
-    return frozenset(k for k, cues in KIND_CUES.items() if any(has_cue(words, c) for c in cues))
+    kinds = {k for k, cues in KIND_CUES.items() if any(has_cue(words, c) for c in cues)}
+    only_how_much = not any(has_cue(words, c) for c in KIND_CUES["dose"] if c != "how much")
+    if "dose" in kinds and only_how_much and not (DRUG.search(text) or any(map(is_drug_name, words))):
+        kinds.discard("dose")
+        kinds.add("threshold")
+    only_levels = not any(has_cue(words, c) for c in KIND_CUES["threshold"] if c not in ("level", "levels"))
+    if "threshold" in kinds and "timing" in kinds and only_levels:
+        kinds.discard("threshold")
+    return frozenset(kinds)
 
 
 def age_band(text: str) -> AgeBand | None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from ..lexical import spelling_terms, stop_words, terms
 from .abbreviations import Expansion, candidates, known_short_forms
 from .corpus import CorpusVocabulary
-from .qualifiers import YESNO, AgeBand, age_band, contrasts_of, kinds_of, populations_of
+from .drugs import is_drug_name, other_names
+from .qualifiers import YESNO, AgeBand, age_band, contrasts_of, kinds_of, negated_of, populations_of
 from .spelling import Speller, english_words
 from .words import DRUG, QUESTION_WORDS, SHORTHAND, SYNONYMS
 
@@ -36,6 +37,7 @@ class Reading:
     populations: frozenset[str] = frozenset()
     age: AgeBand | None = None
     contrasts: frozenset[str] = frozenset()  # "prevention:primary", "setting:outpatient" ...
+    negated: frozenset[str] = frozenset()  # stems of what the patients do not have ("no comorbidities")
     parts: tuple[str, ...] = ()  # the plain text of each part of a multi-part question (one part: empty)
     unknown: tuple[str, ...] = ()  # words neither the library nor its abbreviations know, nor a typo of one
     alternatives: tuple[tuple[str, str], ...] = ()  # (the user's word, a word the library may use instead)
@@ -43,7 +45,7 @@ class Reading:
     @property
     def unknown_names(self) -> tuple[str, ...]:
         """Unknown words that name something (an acronym, a drug): the library cannot speak of it."""
-        return tuple(w for w in self.unknown if len(w) <= 5 or DRUG.fullmatch(w))
+        return tuple(w for w in self.unknown if len(w) <= 5 or DRUG.fullmatch(w) or is_drug_name(w))
 
     def notes(self) -> list[str]:
         """What was understood, in words ('"hypertention" read as "hypertension"', "AF = atrial fibrillation")."""
@@ -79,7 +81,7 @@ class Reader:
 
     def __init__(self, vocabulary: CorpusVocabulary) -> None:
         self.vocabulary = vocabulary
-        self.speller = Speller(vocabulary.words)
+        self.speller = Speller(vocabulary.words, shorthand=SHORTHAND)
         self._short_ci: dict[str, list[str]] = {}
         for short in known_short_forms(vocabulary.abbreviations):
             self._short_ci.setdefault(short.lower(), []).append(short)
@@ -116,6 +118,7 @@ class Reader:
             populations=populations_of(plain, from_age=True),
             age=age_band(plain),
             contrasts=contrasts_of(plain),
+            negated=negated_of(plain),
             parts=parts if len(parts) > 1 else (),
             unknown=tuple(found.unknown),
             alternatives=tuple(found.alternatives),
@@ -147,6 +150,13 @@ class Reader:
             return token, token
         if all(vocab.knows_stem(s) for s in spelling_terms(low)):
             return token, token  # another form of a word the library uses
+        if is_drug_name(low):  # a brand or another name of a drug the library names otherwise
+            known = [n for n in other_names(low) if vocab.knows_phrase(n)]
+            if known:
+                found.alternatives.append((token, known[0]))
+                return f"{token} ({known[0]})", known[0]
+            found.unknown_word(token)  # a drug the library never names
+            return token, token
         fixed = self.speller.correct(low)
         if fixed is None or (
             fixed in vocab.cased and fixed not in vocab.lower
@@ -155,6 +165,8 @@ class Reader:
                 found.unknown_word(token)
             return token, token
         found.corrections.append((token, fixed))
+        if fixed in SHORTHAND or fixed in SYNONYMS:  # a typo of shorthand, or of a word said otherwise
+            return self._token(fixed, context, found)
         return fixed, fixed
 
     def _abbreviation_like(self, token: str) -> bool:

@@ -154,7 +154,7 @@ SHORTHAND |= {
     "pressor": "vasopressor", "pressors": "vasopressors", "thrombolyse": "thrombolysis",
     "sats": "oxygen saturation", "pyelo": "pyelonephritis", "cipro": "ciprofloxacin", "moxi": "moxifloxacin",
     "amox": "amoxicillin", "prn": "as-needed", "preg": "pregnant", "yo": "year old", "std": "standard",
-    "ex": "former", "eg": "for example", "flu": "influenza", "bloods": "blood tests",
+    "ex": "former", "eg": "for example", "flu": "influenza", "bloods": "blood tests", "od": "once daily",
 }  # fmt: skip
 
 # A user's word -> the words a library may use for the same thing: added to what is searched, in brackets.

@@ -1,0 +1,63 @@
+"""Drug names from a maintained lexicon: drug-named-entity-recognition (Fast Data Science, MIT licence), built
+from DrugBank, MeSH, MedlinePlus, the NHS medicines list and Wikipedia: generic and brand names, each with its
+canonical (generic) name ("eliquis" -> "apixaban", "salbutamol" -> "albuterol").
+
+Only single words of five or more letters that are not also English words are kept ("emend", "creon" and
+"armour" are brands but also English): a word of the lexicon then names a drug wherever it appears. The data file
+is read directly; importing the package itself would load it again and write caches to the home folder.
+"""
+
+from __future__ import annotations
+
+import bz2
+import pickle
+import re
+from functools import lru_cache
+from importlib import resources
+
+from .spelling import english_words
+
+_NAME = re.compile(r"[a-z][a-z\-]{4,}")
+
+
+@lru_cache(maxsize=1)
+def drug_lexicon() -> dict[str, tuple[str, ...]]:
+    """Drug name (lower case) -> its canonical generic names; empty when the package is not installed."""
+    try:
+        raw = (
+            resources.files("drug_named_entity_recognition")
+            .joinpath("drug_ner_dictionary.pkl.bz2")
+            .read_bytes()
+        )
+    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - a broken install
+        return {}
+    data = pickle.loads(bz2.decompress(raw))  # the package's own data file, not user input
+    english = english_words()
+    return {
+        variant: tuple(canonical)
+        for variant, canonical in data["drug_variant_to_canonical"].items()
+        if _NAME.fullmatch(variant) and variant not in english and not variant.endswith("-")
+    }
+
+
+def is_drug_name(word: str) -> bool:
+    """Whether `word` (any case) names a drug in the lexicon."""
+    return word.lower() in drug_lexicon()
+
+
+def other_names(word: str) -> tuple[str, ...]:
+    """The other names of the drug `word` names: its canonical names, and the names that share them
+    ("salbutamol" -> "albuterol"; "albuterol" -> "salbutamol", its brands ...); empty for no drug."""
+    canonical = drug_lexicon().get(word.lower())
+    if not canonical:
+        return ()
+    return tuple(n for n in (*canonical, *_sharing().get(canonical[0], ())) if n != word.lower())
+
+
+@lru_cache(maxsize=1)
+def _sharing() -> dict[str, tuple[str, ...]]:
+    by_canonical: dict[str, list[str]] = {}
+    for variant, canonical in drug_lexicon().items():
+        if canonical:
+            by_canonical.setdefault(canonical[0], []).append(variant)
+    return {k: tuple(v) for k, v in by_canonical.items()}
