@@ -123,17 +123,22 @@ def key_term_coverage(
     return sum(weight[t] for t in found) / sum(weight.values())
 
 
-def _quantity_answered(question: str, candidates: Sequence[Candidate], settings: ComposerSettings) -> bool:
+def _quantity_answered(
+    question: str, candidates: Sequence[Candidate], settings: ComposerSettings, parts: Sequence[str] = ()
+) -> bool:
     """A question that asks for a number (a dose, a rate) needs a usable sentence that gives one and shares
-    at least half of the question's topic words."""
-    if not QUANTITY.search(question):
-        return True
-    key = {t for t in terms(question) if not any(ch.isdigit() for ch in t)} - QUESTION_WORDS - PATIENT_WORDS
-    for c in candidates:
-        usable = c.relevance >= settings.min_sentence_score and re.search(r"\d", c.text)
-        if usable and (not key or len(key & c.term_set) / len(key) >= 0.5):
-            return True
-    return False
+    at least half of the question's topic words; a multi-part question, for each of its `parts` that asks for
+    a number, one that shares half of that part's words."""
+    for asked in [p for p in (parts or [question]) if QUANTITY.search(p)]:
+        key = {t for t in terms(asked) if not any(ch.isdigit() for ch in t)} - QUESTION_WORDS - PATIENT_WORDS
+        if not any(
+            c.relevance >= settings.min_sentence_score
+            and re.search(r"\d", c.text)
+            and (not key or len(key & c.term_set) / len(key) >= 0.5)
+            for c in candidates
+        ):
+            return False
+    return True
 
 
 def _dose_answered(
@@ -201,7 +206,8 @@ def lead_pool(
         for c in candidates
         if c.relevance >= settings.min_sentence_score and _on_topic(hits[c.hit_rank], topics)
     ]
-    answered = _quantity_answered(asked, candidates, settings) and _dose_answered(
+    parts = reading.parts if reading is not None else ()
+    answered = _quantity_answered(asked, candidates, settings, parts) and _dose_answered(
         reading, candidates, settings
     )
     unknown_names = reading.unknown_names if reading is not None and settings.abstain_on_unknown_names else ()

@@ -11,17 +11,20 @@ from itertools import pairwise
 
 from .lexical import spelling_terms
 from .settings import ComposerSettings
-from .vocab.qualifiers import AgeBand, age_band, contrasts_of, populations_of
+from .vocab.drugs import is_drug_name
+from .vocab.qualifiers import AgeBand, age_band, contrasts_of, negated_of, populations_of
 from .vocab.reading import Reading
 from .vocab.words import DRUG
 
+_WORDS = re.compile(r"[A-Za-z][A-Za-z\-]{4,}")
 _DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:-|to|–)?\s*\d*(?:[.,]\d+)?\s*(?:mg|micrograms?|mcg|µg|g|units?|ml|mL|IU|mmol)\b"
                    r"(?:/kg|/day|/m2)?", re.I)  # fmt: skip
 _THRESHOLD = re.compile(
     r"\d+(?:[.,]\d+)?\s*(?:%|mmhg|mm hg|mmol|mg/dl|ml/min|kg/m|/\d+|points?|or (?:more|above|higher|less|lower|"
     r"below|over|under|greater))|\b(?:below|above|under|over|less than|more than|at least|at or above|"
     r"greater than|lower than|higher than|or more|or higher|or above)\s+(?:a |an )?\w*\s*\d|[<>≤≥]\s*\d|"
-    r"score of \d|\bgrade \d|\b\d+(?:\.\d+)?\s*(?:to|-|–)\s*\d+(?:\.\d+)?\b",
+    r"score of \d|\bgrade \d|\b\d+(?:\.\d+)?\s*(?:to|-|–)\s*\d+(?:\.\d+)?\b(?!\s*(?:hours?|days?|weeks?|months?|"
+    r"years?|minutes?|times|doses|mg\b|g\b|micrograms?))",  # a range of durations or doses is no threshold
     re.I,
 )
 _TIME = re.compile(
@@ -69,7 +72,8 @@ _DANGLING = re.compile(
 _SCOPE = re.compile(
     r"\b(?:covers|addresses|summari[sz]es|is a guideline|provides recommendations|replaced the earlier|"
     r"was a (?:randomi[sz]ed|multicentre|multicenter|trial)|enrolled|randomi[sz]ed \d|were randomi[sz]ed|"
-    r"this digest|updated in|tested whether|aimed to|was designed to|set out to|(?:trial|study) compared)\b",
+    r"this digest|updated in|tested whether|aimed to|was designed to|set out to|(?:trial|study) compared|"
+    r"reported by|\) compared (?!with\b)\w+)\b",
     re.I,
 )
 
@@ -90,6 +94,7 @@ class Profile:
     populations: frozenset[str]
     age: AgeBand | None
     contrasts: frozenset[str]
+    negated: frozenset[str]
 
 
 PROFILE_CACHE = 65536  # sentences whose profile is kept
@@ -98,7 +103,7 @@ PROFILE_CACHE = 65536  # sentences whose profile is kept
 @lru_cache(maxsize=PROFILE_CACHE)
 def profile(text: str) -> Profile:
     return Profile(
-        drug=bool(DRUG.search(text)),
+        drug=bool(DRUG.search(text)) or any(is_drug_name(w) for w in _WORDS.findall(text)),
         dose=bool(_DOSE.search(text)),
         threshold=bool(_THRESHOLD.search(text)),
         timing=bool(_TIME.search(text)),
@@ -110,6 +115,7 @@ def profile(text: str) -> Profile:
         populations=populations_of(text),
         age=age_band(text),
         contrasts=contrasts_of(text),
+        negated=negated_of(text),
     )
 
 
@@ -121,8 +127,10 @@ _CLASS = re.compile(
 
 
 def drug_words(text: str, *, classes: bool = True) -> set[str]:
-    """The drug names (and, with `classes`, drug classes) `text` names, lower-cased ("rivaroxaban", "statin")."""
+    """The drug names (and, with `classes`, drug classes) `text` names, lower-cased ("rivaroxaban", "statin"):
+    the names the drug lexicon knows, and the stems and classes clinical text writes."""
     found = {m.group(0).lower() for m in DRUG.finditer(text)}
+    found |= {w.lower() for w in _WORDS.findall(text) if is_drug_name(w)}
     return found if classes else {w for w in found if not _CLASS.match(w)}
 
 
@@ -166,10 +174,19 @@ def _age_fit(reading: Reading, p: Profile) -> tuple[int, int]:
     return (0, 1) if _ages_conflict(reading.age, p.age) else (1, 0)
 
 
-def contradicts(reading: Reading, p: Profile) -> bool:
-    """Whether a sentence is explicitly about other patients than those asked about: another age band, or the
-    other side of a contrast (secondary prevention for primary, inpatients for outpatients)."""
-    return _age_fit(reading, p)[1] + _contrast_fit(reading, p)[1] > 0
+def _negation_conflicts(reading: Reading, p: Profile, text: str) -> int:
+    """How many of the things the question's patients do not have ("no comorbidities") the sentence names
+    without saying its patients lack them too ("with CAP and comorbidities such as ...")."""
+    if not reading.negated:
+        return 0
+    return len((reading.negated & stems(text)) - p.negated)
+
+
+def contradicts(reading: Reading, p: Profile, text: str = "") -> bool:
+    """Whether a sentence is explicitly about other patients than those asked about: another age band, the
+    other side of a contrast (secondary prevention for primary, inpatients for outpatients), or patients with
+    what the question's patients do not have."""
+    return _age_fit(reading, p)[1] + _contrast_fit(reading, p)[1] + _negation_conflicts(reading, p, text) > 0
 
 
 def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:

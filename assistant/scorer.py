@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,20 @@ import numpy as np
 
 from .errors import ConfigError
 from .evidence import Candidate
-from .lead import contradicts, named_drugs, offers, profile, qualifier_fit, shared_phrases, stems
+from .lead import (
+    Profile,
+    contradicts,
+    drug_words,
+    named_drugs,
+    offers,
+    profile,
+    qualifier_fit,
+    shared_phrases,
+    stems,
+)
+from .lexical import terms
 from .vocab.reading import Reading
-from .vocab.words import aspects_of
+from .vocab.words import QUESTION_WORDS, aspects_of
 
 KINDS = ("drug", "dose", "threshold", "timing", "indication", "who", "diagnosis", "prognosis")
 BUNDLED = Path(__file__).resolve().parent / "data" / "lead_scorer.json"
@@ -38,7 +51,8 @@ FEATURES: tuple[str, ...] = (
     *(f"asks_{k}_offers" for k in KINDS), "asks_kind_offers_none",
     "yes_no_finding", "agree", "conflict", "dangling", "scope", "phrases", "named_drug", "named_drug_missing",
     "recommends", "finding", "drug", "dose", "threshold", "timing", "criteria", "guideline",
-    "aside_section", "design_section",
+    "aside_section", "design_section", "shared_numbers", "unasked_age", "named_drugs", "asks_drug_named",
+    "all_named_drugs", "coverage",
 )  # fmt: skip
 
 
@@ -62,8 +76,40 @@ def features(
         float(has_named), float(bool(named) and not has_named), float(p.recommends), float(p.finding),
         float(p.drug), float(p.dose), float(p.threshold), float(p.timing), float(p.criteria), float(guideline),
         float(section in ASIDE_SECTIONS and section not in asked_aspects), float(section in DESIGN_SECTIONS),
+        *_question_fit(reading, c, p),
     ]  # fmt: skip
     return np.asarray(values, dtype=np.float64)
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _question_fit(reading: Reading | None, c: Candidate, p: Profile) -> list[float]:
+    """How a sentence meets what the question itself states: numbers the question gives ("within 120 min"), an
+    age band the question never asked about ("85 or over" for a question without ages), drugs named (a "which
+    drug" question wants names, a comparison wants every drug it names), and the share of the question's own
+    content words the sentence uses."""
+    if reading is None:
+        return [0.0] * 6
+    text = c.text
+    asked_numbers = set(_NUMBER.findall(reading.plain))
+    shared = len(asked_numbers & set(_NUMBER.findall(text)))
+    unasked_age = p.age is not None and reading.age is None and not reading.kinds & {"who", "indication"}
+    names = len(drug_words(text, classes=False))
+    named = named_drugs(reading.plain)
+    all_named = len(named) >= 2 and named <= stems(text)
+    wanted = question_terms(reading.plain)
+    coverage = len(wanted & c.term_set) / len(wanted) if wanted else 0.0
+    return [
+        float(min(2, shared)), float(unasked_age), float(min(3, names)), float("drug" in reading.kinds and names > 0),
+        float(all_named), coverage,
+    ]  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def question_terms(question: str) -> frozenset[str]:
+    """A question's own content words (not its question words), as `Candidate.term_set` holds them."""
+    return frozenset(terms(question)) - QUESTION_WORDS
 
 
 @dataclass(frozen=True)
@@ -116,13 +162,20 @@ def applies(reading: Reading | None) -> bool:
 
 
 def may_lead(reading: Reading | None, pool: Sequence[Candidate]) -> list[int]:
-    """Indices of the sentences of `pool` allowed to lead: none that leans on text not shown, and none explicitly
-    about other patients than those asked about while another sentence is not (rules, not learned weights)."""
+    """Indices of the sentences of `pool` allowed to lead: none that leans on text not shown, no statement of a
+    document's scope or design ("The trial, reported by ..., compared ...") while a sentence states something,
+    and none explicitly about other patients than those asked about while another sentence is not (rules, not
+    learned weights)."""
     standalone = [i for i, c in enumerate(pool) if not profile(c.text).dangling] or list(range(len(pool)))
+    import os
+
+    stating = [i for i in standalone if not profile(pool[i].text).scope] or standalone
+    if os.environ.get("ABL_NOSCOPE"):
+        stating = standalone
     if reading is None:
-        return standalone
-    agreeing = [i for i in standalone if not contradicts(reading, profile(pool[i].text))]
-    return agreeing or standalone
+        return stating
+    agreeing = [i for i in stating if not contradicts(reading, profile(pool[i].text), pool[i].text)]
+    return agreeing or stating
 
 
 def load_lead_scorer(setting: str) -> LeadScorer | None:

@@ -24,26 +24,27 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-Group = tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any]]  # (name, feature rows, targets)
+Group = tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any], bool]  # (name, feature rows, targets, applies)
 
 
 def pool_rows(
     assistant: Any, question: str, history: list[Any]
 ) -> tuple[list[Any], np.ndarray[Any, Any], Any]:
-    """(the usable sentences allowed to lead, their feature rows, the resolution) for one question."""
+    """(the usable sentences allowed to lead, their feature rows, (the resolution, the hits, whether the scorer
+    applies to the question)) for one question."""
     from assistant.evidence import Abstention
-    from assistant.scorer import features, may_lead
+    from assistant.scorer import applies, features, may_lead
 
     reading, resolution = assistant.understand(question, history)
     hits = assistant.retrieve(resolution, assistant.settings.retrieval.top_k)
     pool = assistant.pool(reading, resolution.query, hits, resolution.topic if resolution.depends else None)
     if isinstance(pool, Abstention):
-        return [], np.zeros((0, 0)), (resolution, hits)
+        return [], np.zeros((0, 0)), (resolution, hits, False)
     pool = [pool[i] for i in may_lead(reading, pool)]
     top = max(c.score for c in pool)
     guideline = [hits[c.hit_rank].document.source_type == "guideline" for c in pool]
     rows = np.stack([features(reading, c, top, g) for c, g in zip(pool, guideline, strict=True)])
-    return pool, rows, (resolution, hits)
+    return pool, rows, (resolution, hits, applies(reading))
 
 
 def clinician_groups(set_path: Path) -> list[Group]:
@@ -60,13 +61,13 @@ def clinician_groups(set_path: Path) -> list[Group]:
             continue
         history: list[TurnContext] = []
         for t, turn in enumerate(item.turns, 1):
-            pool, rows, (resolution, hits) = pool_rows(assistant, turn.question, history)
+            pool, rows, (resolution, hits, scored) = pool_rows(assistant, turn.question, history)
             history.append(TurnContext(turn.question, resolution.query, assistant.topic_of(resolution, hits)))
             if not pool or not turn.lead_facts:
                 continue
             targets = np.array([all(present(f, c.text) for f in turn.lead_facts) for c in pool])
             if targets.any():
-                groups.append((f"{item.item_id}#{t}", rows, targets))
+                groups.append((f"{item.item_id}#{t}", rows, targets, scored))
     return groups
 
 
@@ -86,17 +87,18 @@ def pubmedqa_groups(folder: Path) -> list[Group]:
         reference = row.get("metadata", {}).get("long_answer")
         if not reference:
             continue
-        pool, rows, _ = pool_rows(assistant, row["text"], [])
+        pool, rows, (_, _, scored) = pool_rows(assistant, row["text"], [])
         if not pool:
             continue
         rouge = np.array([rouge_l_f1(c.text, reference) for c in pool])
         if rouge.max() >= 0.2:
-            groups.append((f"pubmedqa:{row['_id']}", rows, rouge >= rouge.max() - 0.02))
+            groups.append((f"pubmedqa:{row['_id']}", rows, rouge >= rouge.max() - 0.02, scored))
     return groups
 
 
-def accuracy(scorer: Any, groups: list[Group]) -> float:
-    found = [bool(y[int(np.argmax(scorer.scores(x)))]) for _, x, y in groups]
+def accuracy(scorer: Any, groups: list[Group], only: bool | None = None) -> float:
+    """Share of `groups` whose top-scored row is a target (`only`: of the groups the scorer applies to, or not)."""
+    found = [bool(y[int(np.argmax(scorer.scores(x)))]) for _, x, y, a in groups if only is None or a == only]
     return sum(found) / len(found) if found else 0.0
 
 
@@ -129,25 +131,35 @@ def main() -> None:
         train_groups, weights = [], []
         for name, groups in sets.items():
             keep = [g for i, g in enumerate(groups) if held is None or i not in set(folds[name][held])]
-            train_groups += [(x, y) for _, x, y in keep]
+            train_groups += [(x, y) for _, x, y, _ in keep]
             weights += [1.0 / len(keep)] * len(keep)  # each kind of question weighs the same
         return train(train_groups, l2, weights=weights)
 
     results: dict[float, dict[str, float]] = {}
-    for l2 in (0.003, 0.01, 0.03, 0.1, 0.3, 1.0):
+    unapplied: dict[
+        float, float
+    ] = {}  # out-of-fold accuracy on the clinician turns the scorer is not used for
+    for l2 in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0):
         per_set: dict[str, list[float]] = {name: [] for name in sets}
+        held_unapplied: list[float] = []
         for k in range(5):
             model = fit(k, l2)
             for name, groups in sets.items():
                 per_set[name].append(accuracy(model, [groups[i] for i in folds[name][k]]))
+            held_unapplied.append(
+                accuracy(model, [sets["clinician"][i] for i in folds["clinician"][k]], False)
+            )
         results[l2] = {name: round(float(np.mean(v)), 4) for name, v in per_set.items()}
-        print(f"l2={l2}: 5-fold dev lead accuracy {results[l2]}", flush=True)
+        unapplied[l2] = round(float(np.mean(held_unapplied)), 4)
+        print(f"l2={l2}: 5-fold dev lead accuracy {results[l2]}; on turns it is not used for {unapplied[l2]}")
     best = max(results, key=lambda k: (sum(results[k].values()), k))
     model = fit(None, best)
     meta = {
         "trained_on": f"{args.set.name} split=dev" + (" + pubmedqa dev" if "pubmedqa" in sets else ""),
         "turns": {name: len(g) for name, g in sets.items()}, "l2": best, "cv_lead_accuracy": results[best],
-        "top_score_lead_accuracy": {name: round(sum(bool(y[0]) for _, _, y in g) / len(g), 4) for name, g in sets.items()},
+        "top_score_lead_accuracy": {name: round(sum(bool(y[0]) for _, _, y, _ in g) / len(g), 4) for name, g in sets.items()},
+        "not_used_for": {"turns": sum(not a for *_, a in sets["clinician"]), "cv_lead_accuracy": unapplied[best],
+                         "top_score_lead_accuracy": round(float(np.mean([bool(y[0]) for _, _, y, a in sets["clinician"] if not a])), 4)},
         "l2_search": {str(k): v for k, v in results.items()},
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

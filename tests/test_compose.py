@@ -11,6 +11,7 @@ from assistant.compose import DISCLAIMER, compose, escape_markdown
 from assistant.ingest import make_passages
 from assistant.settings import ComposerSettings, IngestSettings
 from assistant.types import Document, Hit
+from assistant.vocab.reading import Reading
 
 DOC = Document("d1", "Doc one", "guideline", "Org", 2020, url="https://example.org/1", topic="Gout")
 DOC2 = Document("d2", "Doc two", "research", "Journal", 2019, doi="10.1/x", topic="Gout")
@@ -244,3 +245,23 @@ def test_an_aspect_only_follow_up_leads_with_the_section_that_answers_it() -> No
     question, query = "And the prognosis?", "And the prognosis? gout arthritis urate tophi"
     assert compose(question, query, hits, cfg).sentences[0].text == GOUT_OVERVIEW
     assert compose(question, query, hits, cfg, follow_up_topic="Gout").sentences[0].text == GOUT_TOPHI
+
+
+def test_a_number_asked_for_in_one_part_is_looked_for_in_that_part() -> None:
+    hits = [
+        hit(DOC, "Treatment", "Colchicine 500 micrograms twice daily treats gout flares in adults."),
+        hit(DOC, "Monitoring", "Urate is measured to guide allopurinol therapy in gout."),
+    ]
+    cfg = ComposerSettings(min_sentence_score=0.0, abstain_below=0.0)
+    whole = "what dose of colchicine for gout flares and how often to measure urate on allopurinol"
+    as_one = compose(whole, whole, hits, cfg)  # no sentence gives a number and half of all these words
+    parts = ("what dose of colchicine for gout flares", "how often to measure urate on allopurinol")
+    reading = Reading(question=whole, text=whole, plain=whole, parts=parts)
+    by_part = compose(whole, whole, hits, cfg, reading=reading)
+    assert as_one.abstained
+    assert not by_part.abstained
+    assert any("500 micrograms" in s.text for s in by_part.sentences)
+    # a part that asks for a number no sentence gives still abstains
+    parts = ("what dose of febuxostat for tophi", "how often to measure urate on allopurinol")
+    missing = Reading(question=whole, text=whole, plain=whole, parts=parts)
+    assert compose(whole, whole, hits, cfg, reading=missing).abstained

@@ -10,11 +10,13 @@ import pytest
 
 from assistant.compose import compose
 from assistant.errors import ConfigError
+from assistant.evidence import Candidate
 from assistant.ingest import make_passages
-from assistant.scorer import BUNDLED, FEATURES, LeadScorer, load_lead_scorer, may_lead, train
+from assistant.lexical import terms
+from assistant.scorer import BUNDLED, FEATURES, LeadScorer, features, load_lead_scorer, may_lead, train
 from assistant.settings import ComposerSettings, IngestSettings
 from assistant.types import Document, Hit
-from assistant.vocab.qualifiers import age_band
+from assistant.vocab.qualifiers import age_band, negated_of
 from assistant.vocab.reading import Reading
 
 
@@ -88,6 +90,24 @@ def test_may_lead_keeps_the_hard_rules() -> None:
     assert may_lead(_reading("bp target under 80"), pool[:1]) == [0]
 
 
+def test_may_lead_prefers_a_statement_to_a_design_and_respects_what_patients_lack() -> None:
+    design = _C(
+        "The PLATO trial (PLATelet inhibition and patient Outcomes) compared ticagrelor with clopidogrel."
+    )
+    finding = _C("Ticagrelor reduced vascular death more than clopidogrel.")
+    assert may_lead(_reading("ticagrelor or clopidogrel"), [design, finding]) == [1]
+    assert may_lead(_reading("ticagrelor or clopidogrel"), [design]) == [
+        0
+    ]  # nothing better: the design leads
+    with_them = _C("For outpatients with comorbidities such as diabetes, use a beta-lactam plus a macrolide.")
+    healthy = _C("For healthy outpatients, use amoxicillin.")
+    lacking = _C("For outpatients without comorbidities, amoxicillin suffices.")
+    question = "outpatient abx, no comorbidities"
+    reading = Reading(question=question, text=question, plain=question, negated=negated_of(question))
+    assert may_lead(reading, [with_them, healthy, lacking]) == [1, 2]
+    assert may_lead(reading, [with_them]) == [0]
+
+
 def test_compose_leads_with_the_scorers_choice() -> None:
     doc = Document("d", "Doc", "guideline", "Org", 2020, url="https://example.org/d", topic="Gout")
     texts = [
@@ -107,3 +127,35 @@ def test_compose_leads_with_the_scorers_choice() -> None:
     chosen = compose(question, question, hits, cfg, lead_scorer=scorer)
     assert chosen.sentences[0].text == texts[1]
     assert {s.text for s in chosen.sentences} == {s.text for s in without.sentences}  # only the order changes
+
+
+def _feature(question: str, text: str, name: str, kinds: frozenset[str] = frozenset()) -> float:
+    reading = Reading(question=question, text=question, plain=question, age=age_band(question), kinds=kinds)
+    c = Candidate(0, 0, text, 0.5, "Treatment", term_set=frozenset(terms(text)), relevance=0.5)
+    return float(features(reading, c, 0.5, True)[FEATURES.index(name)])
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "name", "value"),
+    [
+        # numbers the question gives, found in the sentence: 120 (minutes) only, not the 12 (hours)
+        ("stemi, no pci within 120 min", "If PCI cannot be done within 120 minutes, give fibrinolysis within 12 "
+         "hours.", "shared_numbers", 1.0),
+        ("stemi, no pci within 120 min", "Primary PCI is preferred.", "shared_numbers", 0.0),
+        # an age band the question never named; with an age in the question, agreement is weighed elsewhere
+        ("statin dose post mi", "For people aged 85 or over, consider atorvastatin 20 mg.", "unasked_age", 1.0),
+        ("statin dose for a 90 year old", "For people aged 85 or over, consider atorvastatin 20 mg.", "unasked_age",
+         0.0),
+        # drug names (not classes): two here; for a "drug" question, a sentence that names one
+        ("rate control drug", "Use a beta-blocker or diltiazem or verapamil.", "named_drugs", 2.0),
+        ("rate control drug", "Rate control is first-line.", "asks_drug_named", 0.0),
+        # every drug a comparison names
+        ("ticagrelor or clopidogrel", "Ticagrelor reduced deaths more than clopidogrel.", "all_named_drugs", 1.0),
+        ("ticagrelor or clopidogrel", "Ticagrelor reduced deaths.", "all_named_drugs", 0.0),
+        # the share of the question's own words (not "what", "dose"): "gout" of "gout", "colchicine"
+        ("what dose of colchicine in gout", "Gout flares are painful.", "coverage", 0.5),
+    ],
+)  # fmt: skip
+def test_features_of_what_the_question_states(question: str, text: str, name: str, value: float) -> None:
+    kinds = frozenset({"drug"}) if "drug" in question else frozenset()
+    assert _feature(question, text, name, kinds) == value
