@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -15,8 +16,19 @@ from .lead import drug_words, profile
 from .lexical import terms
 from .settings import ComposerSettings
 from .types import Hit
+from .vocab.drugs import drug_class
 from .vocab.reading import Reading
 from .vocab.words import PATIENT_WORDS, QUANTITY, QUESTION_WORDS, aspects_of
+
+_NAME = re.compile(r"[A-Za-z]{6,}")
+
+
+@lru_cache(maxsize=65536)
+def class_terms(text: str) -> frozenset[str]:
+    """The terms of the drug classes that the drugs `text` names belong to, by their INN stems ("atorvastatin"
+    gives "statin", "apixaban" gives "doac" and "anticoagul")."""
+    classes = {drug_class(w) for w in _NAME.findall(text)}
+    return frozenset(t for name in classes if name for t in terms(name))
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: one candidate per sentence of a hit
@@ -61,7 +73,8 @@ def score_sentences(
         context = set(terms(f"{hit.passage.section} {hit.document.topic or ''}"))
         for j, text in enumerate(hit.passage.sentence_texts()):
             term_set = frozenset(terms(text))
-            lexical = len(query_terms & (term_set | context)) / len(query_terms) if query_terms else 0.0
+            found = term_set | context | class_terms(text)  # "statin" is found in "atorvastatin"
+            lexical = len(query_terms & found) / len(query_terms) if query_terms else 0.0
             vector = vectors[j] if vectors is not None and j < len(vectors) else None
             if vector is not None and query_vector is not None:
                 semantic = float(np.dot(query_vector, vector))
@@ -114,6 +127,7 @@ def key_term_coverage(
         evidence.update(
             terms(f"{hit.document.title} {hit.document.topic or ''} {hit.passage.section} {hit.passage.text}")
         )
+        evidence.update(class_terms(hit.passage.text))
     prefixes = {t[:6] for t in evidence if len(t) >= 6}  # "pregnant" is found in "pregnancy" (pregnanc)
 
     def seen(t: str) -> bool:
@@ -127,8 +141,8 @@ def _quantity_answered(
     question: str, candidates: Sequence[Candidate], settings: ComposerSettings, parts: Sequence[str] = ()
 ) -> bool:
     """A question that asks for a number (a dose, a rate) needs a usable sentence that gives one and shares
-    at least half of the question's topic words; a multi-part question, for each of its `parts` that asks for
-    a number, one that shares half of that part's words."""
+    at least half of the question's topic words; with `parts` (of a multi-part question), each part that asks
+    for a number needs one that shares half of that part's words (`lead_pool` accepts either reading)."""
     for asked in [p for p in (parts or [question]) if QUANTITY.search(p)]:
         key = {t for t in terms(asked) if not any(ch.isdigit() for ch in t)} - QUESTION_WORDS - PATIENT_WORDS
         if not any(
@@ -207,9 +221,10 @@ def lead_pool(
         if c.relevance >= settings.min_sentence_score and _on_topic(hits[c.hit_rank], topics)
     ]
     parts = reading.parts if reading is not None else ()
-    answered = _quantity_answered(asked, candidates, settings, parts) and _dose_answered(
-        reading, candidates, settings
+    quantity = _quantity_answered(asked, candidates, settings) or (
+        bool(parts) and _quantity_answered(asked, candidates, settings, parts)
     )
+    answered = quantity and _dose_answered(reading, candidates, settings)
     unknown_names = reading.unknown_names if reading is not None and settings.abstain_on_unknown_names else ()
     if best < floor or not usable or coverage < 0.5 or not answered or unknown_names:
         return Abstention(tuple(unknown_names))

@@ -164,18 +164,28 @@ def applies(reading: Reading | None) -> bool:
 def may_lead(reading: Reading | None, pool: Sequence[Candidate]) -> list[int]:
     """Indices of the sentences of `pool` allowed to lead: none that leans on text not shown, no statement of a
     document's scope or design ("The trial, reported by ..., compared ...") while a sentence states something,
-    and none explicitly about other patients than those asked about while another sentence is not (rules, not
-    learned weights)."""
+    none explicitly about other patients than those asked about while another sentence is not, and, for a
+    question asking what to give, how much, when to start or for whom (not how long, how often or what target),
+    none from an aside section such as monitoring or referral that it does not ask about while another sentence
+    may lead (rules, not learned weights)."""
     standalone = [i for i, c in enumerate(pool) if not profile(c.text).dangling] or list(range(len(pool)))
-    import os
-
     stating = [i for i in standalone if not profile(pool[i].text).scope] or standalone
-    if os.environ.get("ABL_NOSCOPE"):
-        stating = standalone
     if reading is None:
         return stating
-    agreeing = [i for i in stating if not contradicts(reading, profile(pool[i].text), pool[i].text)]
-    return agreeing or stating
+    agreeing = [
+        i for i in stating if not contradicts(reading, profile(pool[i].text), pool[i].text)
+    ] or stating
+    if reading.kinds & _MAIN_KINDS and not reading.kinds & {"timing", "threshold"}:
+        aside = ASIDE_SECTIONS - aspects_of(reading.plain)
+        agreeing = [i for i in agreeing if (pool[i].section or "").lower() not in aside] or agreeing
+    return agreeing
+
+
+# Kinds of answer that a recommendation gives (what to give, how much, when to start, who gets it): a sentence
+# from a section aside from that (monitoring, referral, prognosis ...) does not lead such an answer unless the
+# question asks about that aspect or no other sentence may ("When should I start statins?" is not answered by
+# the tests to run before starting one). Times and targets are what monitoring sections give: not for those.
+_MAIN_KINDS = frozenset({"drug", "dose", "indication", "who"})
 
 
 def load_lead_scorer(setting: str) -> LeadScorer | None:

@@ -1,7 +1,8 @@
-"""Train the lead scorer on DEV data only, choosing its L2 weight by 5-fold cross-validation within dev; write the
-weights (default: assistant/data/lead_scorer.json).
+"""Train the lead scorer on DEV data only, choosing its L2 weight by repeated 5-fold cross-validation within dev;
+write the weights (default: assistant/data/lead_scorer.json).
 
     .venv/bin/python scripts/train_lead_scorer.py [--set evals/clinician.jsonl] [--pubmedqa DIR] [--out FILE]
+        [--repeats 5]
 
 Two kinds of dev questions teach it, each kind weighing as much as the other in the loss:
 - every dev turn of the clinician set with `lead_facts`, asked as `eval answers` asks it (with its conversation's
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--pubmedqa", type=Path, default=ROOT.parent / "shared" / "datasets" / "pubmedqa")
     parser.add_argument("--out", type=Path, default=ROOT / "assistant" / "data" / "lead_scorer.json")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--repeats", type=int, default=5, help="cross-validation repeats, each its own folds")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -120,43 +122,48 @@ def main() -> None:
     sets = {"clinician": clinician_groups(args.set)}
     if (args.pubmedqa / "queries.jsonl").is_file():
         sets["pubmedqa"] = pubmedqa_groups(args.pubmedqa)
-    rng = random.Random(args.seed)
-    folds: dict[str, list[list[int]]] = {}
-    for name, groups in sets.items():
-        order = list(range(len(groups)))
-        rng.shuffle(order)
-        folds[name] = [order[i::5] for i in range(5)]
+    # repeated 5-fold cross-validation (fold shuffles seeded seed, seed + 1, ...): with about a hundred clinician
+    # turns one split's accuracy moves by a turn or two, so the L2 weight is chosen on the mean of several
+    repeats: list[dict[str, list[list[int]]]] = []
+    for r in range(args.repeats):
+        rng = random.Random(args.seed + r)
+        folds: dict[str, list[list[int]]] = {}
+        for name, groups in sets.items():
+            order = list(range(len(groups)))
+            rng.shuffle(order)
+            folds[name] = [order[i::5] for i in range(5)]
+        repeats.append(folds)
 
-    def fit(held: int | None, l2: float) -> Any:
+    def fit(folds: dict[str, list[list[int]]] | None, held: int, l2: float) -> Any:
         train_groups, weights = [], []
         for name, groups in sets.items():
-            keep = [g for i, g in enumerate(groups) if held is None or i not in set(folds[name][held])]
+            out = set(folds[name][held]) if folds is not None else set()
+            keep = [g for i, g in enumerate(groups) if i not in out]
             train_groups += [(x, y) for _, x, y, _ in keep]
             weights += [1.0 / len(keep)] * len(keep)  # each kind of question weighs the same
         return train(train_groups, l2, weights=weights)
 
     results: dict[float, dict[str, float]] = {}
-    unapplied: dict[
-        float, float
-    ] = {}  # out-of-fold accuracy on the clinician turns the scorer is not used for
+    unapplied: dict[float, float] = {}  # out-of-fold accuracy on clinician turns the scorer is not used for
     for l2 in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0):
         per_set: dict[str, list[float]] = {name: [] for name in sets}
         held_unapplied: list[float] = []
-        for k in range(5):
-            model = fit(k, l2)
-            for name, groups in sets.items():
-                per_set[name].append(accuracy(model, [groups[i] for i in folds[name][k]]))
-            held_unapplied.append(
-                accuracy(model, [sets["clinician"][i] for i in folds["clinician"][k]], False)
-            )
+        for folds in repeats:
+            for k in range(5):
+                model = fit(folds, k, l2)
+                for name, groups in sets.items():
+                    per_set[name].append(accuracy(model, [groups[i] for i in folds[name][k]]))
+                clinician = [sets["clinician"][i] for i in folds["clinician"][k]]
+                held_unapplied.append(accuracy(model, clinician, False))
         results[l2] = {name: round(float(np.mean(v)), 4) for name, v in per_set.items()}
         unapplied[l2] = round(float(np.mean(held_unapplied)), 4)
         print(f"l2={l2}: 5-fold dev lead accuracy {results[l2]}; on turns it is not used for {unapplied[l2]}")
     best = max(results, key=lambda k: (sum(results[k].values()), k))
-    model = fit(None, best)
+    model = fit(None, 0, best)
     meta = {
         "trained_on": f"{args.set.name} split=dev" + (" + pubmedqa dev" if "pubmedqa" in sets else ""),
-        "turns": {name: len(g) for name, g in sets.items()}, "l2": best, "cv_lead_accuracy": results[best],
+        "turns": {name: len(g) for name, g in sets.items()}, "l2": best, "cv_repeats": args.repeats,
+        "cv_lead_accuracy": results[best],
         "top_score_lead_accuracy": {name: round(sum(bool(y[0]) for _, _, y, _ in g) / len(g), 4) for name, g in sets.items()},
         "not_used_for": {"turns": sum(not a for *_, a in sets["clinician"]), "cv_lead_accuracy": unapplied[best],
                          "top_score_lead_accuracy": round(float(np.mean([bool(y[0]) for _, _, y, a in sets["clinician"] if not a])), 4)},

@@ -265,3 +265,12 @@ def test_a_number_asked_for_in_one_part_is_looked_for_in_that_part() -> None:
     parts = ("what dose of febuxostat for tophi", "how often to measure urate on allopurinol")
     missing = Reading(question=whole, text=whole, plain=whole, parts=parts)
     assert compose(whole, whole, hits, cfg, reading=missing).abstained
+
+
+def test_a_question_naming_a_drug_class_finds_its_members() -> None:
+    # without vectors the sentence's relevance is its term overlap: "statin" is found in "atorvastatin"
+    hits = [hit(DOC, "Treatment", "Offer atorvastatin 20 mg to people with a QRISK3 risk of 10% or more.")]
+    answer = compose("statins", "statins", hits, ComposerSettings())
+    assert not answer.abstained
+    assert answer.sentences[0].text.startswith("Offer atorvastatin 20 mg")
+    assert compose("fibrates", "fibrates", hits, ComposerSettings()).abstained  # no member of that class

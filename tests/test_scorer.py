@@ -108,6 +108,21 @@ def test_may_lead_prefers_a_statement_to_a_design_and_respects_what_patients_lac
     assert may_lead(reading, [with_them]) == [0]
 
 
+def test_an_aside_section_does_not_lead_what_to_give_or_when_to_start() -> None:
+    tests = _C("Measure creatine kinase before starting a statin in people with muscle pain.")
+    tests.section = "Monitoring"
+    offer = _C("Offer atorvastatin 20 mg to people with a QRISK3 score of 10% or more.", score=0.3)
+    when = Reading(question="when to start statins", text="", plain="when to start statins",
+                   kinds=frozenset({"indication"}))  # fmt: skip
+    assert may_lead(when, [tests, offer]) == [1]
+    assert may_lead(when, [tests]) == [0]  # nothing else: the aside leads
+    asked = Reading(question="statin monitoring", text="", plain="statin monitoring when to start",
+                    kinds=frozenset({"indication"}))  # fmt: skip
+    assert may_lead(asked, [tests, offer]) == [0, 1]  # the question asks about monitoring
+    how_often = Reading(question="", text="", plain="how often to check ck", kinds=frozenset({"timing"}))
+    assert may_lead(how_often, [tests, offer]) == [0, 1]  # timing is what monitoring sections give
+
+
 def test_compose_leads_with_the_scorers_choice() -> None:
     doc = Document("d", "Doc", "guideline", "Org", 2020, url="https://example.org/d", topic="Gout")
     texts = [

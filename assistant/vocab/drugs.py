@@ -61,3 +61,29 @@ def _sharing() -> dict[str, tuple[str, ...]]:
         if canonical:
             by_canonical.setdefault(canonical[0], []).append(variant)
     return {k: tuple(v) for k, v in by_canonical.items()}
+
+
+# Drug-class stems of international nonproprietary names (WHO, "The use of stems in the selection of INN for
+# pharmaceutical substances", 2018 and later): a name ending in the stem belongs to the class, named here as
+# clinical text names it, so that "statins" finds "atorvastatin" and "SGLT2 inhibitor" finds "empagliflozin".
+INN_STEMS: tuple[tuple[str, str], ...] = (
+    ("vastatin", "statin"), ("pril", "ACE inhibitor"), ("sartan", "angiotensin receptor blocker ARB"),
+    ("olol", "beta-blocker"), ("alol", "beta-blocker"), ("gliflozin", "SGLT2 inhibitor"),
+    ("glutide", "GLP-1 receptor agonist"), ("gliptin", "DPP-4 inhibitor"), ("xaban", "DOAC anticoagulant"),
+    ("gatran", "DOAC anticoagulant"), ("parin", "heparin anticoagulant"), ("floxacin", "fluoroquinolone antibiotic"),
+    ("cillin", "penicillin antibiotic"), ("cycline", "tetracycline antibiotic"), ("prazole", "proton pump inhibitor PPI"),
+    ("dipine", "calcium-channel blocker CCB"), ("dronate", "bisphosphonate"), ("triptan", "triptan"),
+    ("zepam", "benzodiazepine"), ("zolam", "benzodiazepine"), ("tinib", "kinase inhibitor"),
+    ("semide", "loop diuretic"), ("thiazide", "thiazide diuretic"),
+)  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def drug_class(word: str) -> str | None:
+    """The class a drug name belongs to by its INN stem ("atorvastatin" -> "statin"), or None: the stem must
+    follow at least three letters ("april" is no ACE inhibitor, "statin" is the class itself)."""
+    low = word.lower()
+    for stem, name in INN_STEMS:
+        if low.endswith(stem) and len(low) >= len(stem) + 3:
+            return name
+    return None

@@ -88,7 +88,7 @@ CONTRASTS: dict[str, dict[str, re.Pattern[str]]] = {
 # "no comorbidities", "without diabetes": the word after the negation is what the patients lack. Not "non-", which
 # mostly names things ("non-small cell", "non-invasive ventilation", "non-steroidal anti-inflammatory drugs").
 _NEGATED = re.compile(
-    r"\b(?:no|without)\s+(?:known |prior |previous |history of |other )?([a-z][a-z\-]*)", re.I
+    r"\b(?:no|without)\s+(?:known |prior |previous |history of |other |type \d+ )?([a-z][a-z\-]*)", re.I
 )
 
 
