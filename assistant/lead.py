@@ -65,7 +65,7 @@ _DANGLING = re.compile(
     r"hypothesi[sz]ed|proposed|accepted)\b)"  # "It is unknown whether ..." leans on nothing
     r"|\b(?:this question|these patients|these people|these women|these children|this group|as above|"
     r"other trials|other studies|this approach|the same (?:trial|study|patients|group|population))\b"
-    r"|\balso (?:advises?|recommends?|suggests?|lists?|notes?|found|finds|showed|shows|reported|reduced)\b",
+    r"|\balso (?:advises?|recommends?|suggests?|lists?|notes?|found|finds|showed|shows|reported|[a-z]+ed)\b",
     re.I,
 )
 # Scope and design statements: what a document covers, not what it recommends.

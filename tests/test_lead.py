@@ -77,6 +77,7 @@ def test_statins_are_a_drug_class() -> None:
         "However, apixaban reduced bleeding.",
         "Apixaban was tested in the same trial.",  # "the same trial" anywhere
         "The trial also reduced strokes.",  # another result, not shown
+        "ARISTOTLE also defined the dose-reduction criteria.",  # "also" + any past tense
         "KDIGO also recommends an SGLT2 inhibitor.",  # in addition to what? (the issue lists "also")
     ],
 )
