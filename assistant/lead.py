@@ -103,7 +103,7 @@ PROFILE_CACHE = 65536  # sentences whose profile is kept
 @lru_cache(maxsize=PROFILE_CACHE)
 def profile(text: str) -> Profile:
     return Profile(
-        drug=bool(DRUG.search(text)) or any(is_drug_name(w) for w in _WORDS.findall(text)),
+        drug=bool(drug_words(text)),
         dose=bool(_DOSE.search(text)),
         threshold=bool(_THRESHOLD.search(text)),
         timing=bool(_TIME.search(text)),
@@ -182,7 +182,7 @@ def _negation_conflicts(reading: Reading, p: Profile, text: str) -> int:
     return len((reading.negated & stems(text)) - p.negated)
 
 
-def contradicts(reading: Reading, p: Profile, text: str = "") -> bool:
+def contradicts(reading: Reading, p: Profile, text: str) -> bool:
     """Whether a sentence is explicitly about other patients than those asked about: another age band, the
     other side of a contrast (secondary prevention for primary, inpatients for outpatients), or patients with
     what the question's patients do not have."""

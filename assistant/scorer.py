@@ -76,7 +76,7 @@ def features(
         float(has_named), float(bool(named) and not has_named), float(p.recommends), float(p.finding),
         float(p.drug), float(p.dose), float(p.threshold), float(p.timing), float(p.criteria), float(guideline),
         float(section in ASIDE_SECTIONS and section not in asked_aspects), float(section in DESIGN_SECTIONS),
-        *_question_fit(reading, c, p),
+        *_question_fit(reading, c, p, named),
     ]  # fmt: skip
     return np.asarray(values, dtype=np.float64)
 
@@ -84,11 +84,11 @@ def features(
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-def _question_fit(reading: Reading | None, c: Candidate, p: Profile) -> list[float]:
+def _question_fit(reading: Reading | None, c: Candidate, p: Profile, named: frozenset[str]) -> list[float]:
     """How a sentence meets what the question itself states: numbers the question gives ("within 120 min"), an
     age band the question never asked about ("85 or over" for a question without ages), drugs named (a "which
     drug" question wants names, a comparison wants every drug it names), and the share of the question's own
-    content words the sentence uses."""
+    content words the sentence uses. `named`: the stems of the drugs the question names."""
     if reading is None:
         return [0.0] * 6
     text = c.text
@@ -96,7 +96,6 @@ def _question_fit(reading: Reading | None, c: Candidate, p: Profile) -> list[flo
     shared = len(asked_numbers & set(_NUMBER.findall(text)))
     unasked_age = p.age is not None and reading.age is None and not reading.kinds & {"who", "indication"}
     names = len(drug_words(text, classes=False))
-    named = named_drugs(reading.plain)
     all_named = len(named) >= 2 and named <= stems(text)
     wanted = question_terms(reading.plain)
     coverage = len(wanted & c.term_set) / len(wanted) if wanted else 0.0
