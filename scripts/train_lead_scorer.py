@@ -1,13 +1,13 @@
 """Train the lead scorer on DEV data only, choosing its L2 weight by repeated 5-fold cross-validation within dev;
 write the weights (default: assistant/data/lead_scorer.json).
 
-    .venv/bin/python scripts/train_lead_scorer.py [--set evals/clinician.jsonl] [--pubmedqa DIR] [--out FILE]
+    .venv/bin/python scripts/train_lead_scorer.py [--set SET ...] [--pubmedqa DIR] [--out FILE]
         [--repeats 5]
 
 Two kinds of dev questions teach it, each kind weighing as much as the other in the loss:
-- every dev turn of the clinician set with `lead_facts`, asked as `eval answers` asks it (with its conversation's
-  history): the composer's usable sentences that state every lead fact are the targets (the test half is never
-  read);
+- every dev turn of the clinician sets (`evals/clinician.jsonl`, `evals/clinician-extra.jsonl`) with `lead_facts`,
+  asked as `eval answers` asks it (with its conversation's history): the composer's usable sentences that state
+  every lead fact are the targets (the test half is never read);
 - the PubMedQA dev questions (`../shared/datasets/pubmedqa`, when present): the usable sentences within 0.02 of
   the best ROUGE-L against the question's `long_answer` are the targets (when that best is at least 0.2).
 Questions whose usable sentences hold no target teach nothing and are left out.
@@ -48,7 +48,7 @@ def pool_rows(
     return pool, rows, (resolution, hits, applies(reading))
 
 
-def clinician_groups(set_path: Path) -> list[Group]:
+def clinician_groups(set_paths: list[Path]) -> list[Group]:
     from assistant.evals.data import load_eval_set
     from assistant.evals.keyfacts import present
     from assistant.followup import TurnContext
@@ -57,7 +57,8 @@ def clinician_groups(set_path: Path) -> list[Group]:
 
     assistant = Assistant.open(get_settings(), with_conversations=False)
     groups = []
-    for item in load_eval_set(set_path):
+    items = [item for path in set_paths for item in load_eval_set(path)]
+    for item in items:
         if item.split != "dev":
             continue
         history: list[TurnContext] = []
@@ -107,7 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--set", type=Path, default=ROOT / "evals" / "clinician.jsonl")
+    parser.add_argument(
+        "--set",
+        type=Path,
+        nargs="+",
+        default=[ROOT / "evals" / "clinician.jsonl", ROOT / "evals" / "clinician-extra.jsonl"],
+        help="answer sets whose dev items teach it (default: evals/clinician.jsonl and clinician-extra.jsonl)",
+    )
     parser.add_argument("--pubmedqa", type=Path, default=ROOT.parent / "shared" / "datasets" / "pubmedqa")
     parser.add_argument("--out", type=Path, default=ROOT / "assistant" / "data" / "lead_scorer.json")
     parser.add_argument("--seed", type=int, default=13)
@@ -161,7 +168,7 @@ def main() -> None:
     best = max(results, key=lambda k: (sum(results[k].values()), k))
     model = fit(None, 0, best)
     meta = {
-        "trained_on": f"{args.set.name} split=dev" + (" + pubmedqa dev" if "pubmedqa" in sets else ""),
+        "trained_on": " + ".join(p.name for p in args.set) + " split=dev" + (" + pubmedqa dev" if "pubmedqa" in sets else ""),
         "turns": {name: len(g) for name, g in sets.items()}, "l2": best, "cv_repeats": args.repeats,
         "cv_lead_accuracy": results[best],
         "top_score_lead_accuracy": {name: round(sum(bool(y[0]) for _, _, y, _ in g) / len(g), 4) for name, g in sets.items()},

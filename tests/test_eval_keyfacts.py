@@ -135,12 +135,18 @@ def test_shipped_clinician_set_loads_and_is_split_in_halves() -> None:
     assert sum(i.kind == "conversation" for i in items) >= 30
 
 
-def test_every_fact_of_the_clinician_set_is_stated_in_its_relevant_documents() -> None:
+def test_the_extra_clinician_set_is_all_dev() -> None:
+    items = load_eval_set(Path(__file__).resolve().parent.parent / "evals" / "clinician-extra.jsonl")
+    assert len(items) >= 80 and {i.split for i in items} == {"dev"}
+
+
+@pytest.mark.parametrize("name", ["clinician.jsonl", "clinician-extra.jsonl"])
+def test_every_fact_of_the_clinician_sets_is_stated_in_its_relevant_documents(name: str) -> None:
     """Answers are extractive: a fact no relevant digest states could never be found, so it is a bug in the set."""
     root = Path(__file__).resolve().parent.parent
     texts = {p.stem: p.read_text(encoding="utf-8") for p in (root / "corpus").rglob("*.md")}
     unreachable = []
-    for item in load_eval_set(root / "evals" / "clinician.jsonl"):
+    for item in load_eval_set(root / "evals" / name):
         for turn in item.turns:
             text = " ".join(texts[d] for d in turn.relevant)
             for fact in (*turn.key_facts, *turn.lead_facts):
