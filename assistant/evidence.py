@@ -18,9 +18,11 @@ from .settings import ComposerSettings
 from .types import Hit
 from .vocab.drugs import drug_class
 from .vocab.reading import Reading
-from .vocab.words import PATIENT_WORDS, QUANTITY, QUESTION_WORDS, aspects_of
+from .vocab.words import PATIENT_WORDS, QUANTITY, QUESTION_WORDS, UNITS, aspects_of
 
 _NAME = re.compile(r"[A-Za-z]{6,}")
+# A value the question gives (a weight, an age, a score: "58 kg", "83", "1.5"), not a name ("type 2", "stage 3").
+_VALUE = re.compile(r"\b\d{2,}(?:\.\d+)?\b|\b\d+\.\d+\b|\b\d+\s*(?:kg|mg|mcg|ml|mmol|mmhg|iu|units?)\b", re.I)
 
 
 @lru_cache(maxsize=65536)
@@ -115,10 +117,11 @@ def key_term_coverage(
     ignore: Collection[str] = (),
     alternatives: Mapping[str, Collection[str]] | None = None,
 ) -> float:
-    """Share of the query's topic words (not its generic question words, nor `ignore`) found anywhere in the
-    evidence; the `heavy` words (names no source uses, such as an unknown acronym) count twice; a word is also
-    found through its `alternatives` (words the sources may use instead: "elderly" -> "older")."""
-    key = set(terms(query)) - QUESTION_WORDS - set(ignore)
+    """Share of the query's topic words (not its generic question words, the values it gives with their units,
+    nor `ignore`) found anywhere in the evidence; the `heavy` words (names no source uses, such as an unknown
+    acronym) count twice; a word is also found through its `alternatives` (words the sources may use instead:
+    "elderly" -> "older")."""
+    key = set(terms(_VALUE.sub(" ", query))) - QUESTION_WORDS - set(ignore) - UNITS
     if not key:
         return 1.0
     weight = {t: 2 if t in heavy else 1 for t in key}

@@ -64,8 +64,9 @@ _CONDITION = re.compile(
     r"^\s*(?:and|but|so)?\s*(?:what|how) if\b|^\s*and (?:if|in|for|with|an?|the)\b|^\s*(?:if|in|for|with) "
     r"(?:an?|the|my|pts?|patients?|people|someone|him|her|them|they|he|she|kids|children|pregnan\w*|elderly)\b"
     r"|\b(?:if|when) (?:the )?(?:pts?|patients?|they|he|she|person|someone)\b"
-    r"|^\s*(?:the )?(?:pts?|patients?|she|he|they|shes|hes)(?:'s|’s| is| are| has| have| had| was)?\b"
-    r"|^\s*(?:she|he|they)['’](?:s|re)\b",
+    r"|^\s*(?:(?:and|but|so|actually|also|ok|okay|oh),?\s+)?(?:the )?(?:pts?|patients?|she|he|they|shes|hes)"
+    r"(?:'s|’s| is| are| has| have| had| was)?\b"
+    r"|^\s*(?:(?:and|but|so|actually|also|ok|okay|oh),?\s+)?(?:she|he|they)['’](?:s|re)\b",
     re.IGNORECASE,
 )
 
@@ -162,13 +163,16 @@ class TopicLexicon:
                 found.append((len(_key(label)), label))
         return [label for _, label in sorted(found, key=lambda x: -x[0])]
 
-    def unknown_terms(self, question: str) -> list[str]:
+    def unknown_terms(self, question: str, said_otherwise: Sequence[str] = ()) -> list[str]:
         """Content words of `question` (stemmed) that no passage or topic of the corpus uses, in either
-        British or American spelling."""
+        British or American spelling, less the words of `said_otherwise` (words the reading found the
+        library's word for: "detox" is written "assisted withdrawal")."""
+        other = {t for word in said_otherwise for t in terms(word)}
         return [
             t
             for t, canonical in zip(terms(question), spelling_terms(question), strict=True)
             if canonical not in self.vocabulary
+            and t not in other
             and t not in QUESTION_WORDS
             and t not in PATIENT_WORDS
             and not any(ch.isdigit() for ch in t)  # ages, doses, "80s"

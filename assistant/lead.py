@@ -11,7 +11,7 @@ from itertools import pairwise
 
 from .lexical import spelling_terms
 from .settings import ComposerSettings
-from .vocab.drugs import is_drug_name
+from .vocab.drugs import drug_class, is_drug_name
 from .vocab.qualifiers import AgeBand, age_band, contrasts_of, negated_of, populations_of
 from .vocab.reading import Reading
 from .vocab.words import DRUG
@@ -184,9 +184,12 @@ def _negation_conflicts(reading: Reading, p: Profile, text: str) -> int:
 
 def contradicts(reading: Reading, p: Profile, text: str) -> bool:
     """Whether a sentence is explicitly about other patients than those asked about: another age band, the
-    other side of a contrast (secondary prevention for primary, inpatients for outpatients), or patients with
-    what the question's patients do not have."""
-    return _age_fit(reading, p)[1] + _contrast_fit(reading, p)[1] + _negation_conflicts(reading, p, text) > 0
+    other side of a contrast (secondary prevention for primary, inpatients for outpatients, women for a man),
+    or patients with what the question's patients do not have, more often than it states the question's own
+    qualifiers (a sentence naming "boys and men" and "girls under 10" speaks of a 20-year-old man too)."""
+    (age_agree, age_conflict), (c_agree, c_conflict) = _age_fit(reading, p), _contrast_fit(reading, p)
+    conflicts = age_conflict + c_conflict + _negation_conflicts(reading, p, text)
+    return conflicts > age_agree + c_agree
 
 
 def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:
@@ -214,7 +217,7 @@ def lead_adjustment(reading: Reading | None, text: str, settings: ComposerSettin
         return adjust
     wanted = set(reading.kinds) - {"diagnosis"} if reading.kinds - {"diagnosis"} else set(reading.kinds)
     named = named_drugs(reading.plain)
-    about_named = not named or bool(named & stems(text))  # the drug the question names, if any
+    about_named = not named or bool(named & drug_stems(text))  # the drug the question names, if any
     if wanted and about_named and any(offers(k, p) for k in wanted):
         adjust += settings.kind_boost
     if reading.yes_no and (p.finding or p.recommends):
@@ -235,6 +238,14 @@ def named_drugs(question: str) -> frozenset[str]:
 def stems(text: str) -> frozenset[str]:
     """The content-word stems of a sentence (either spelling)."""
     return frozenset(spelling_terms(text))
+
+
+@lru_cache(maxsize=PROFILE_CACHE)
+def drug_stems(text: str) -> frozenset[str]:
+    """`stems(text)` and the stems of the classes its drugs belong to: a sentence naming atorvastatin names a
+    statin (what a question about "statins" asks for)."""
+    classes = {drug_class(w) for w in _WORDS.findall(text)} - {None}
+    return stems(text) | frozenset(t for name in classes if name for t in spelling_terms(name))
 
 
 @lru_cache(maxsize=4096)

@@ -20,17 +20,17 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .evidence import Candidate
+from .evidence import Candidate, class_terms
 from .lead import (
     Profile,
     contradicts,
+    drug_stems,
     drug_words,
     named_drugs,
     offers,
     profile,
     qualifier_fit,
     shared_phrases,
-    stems,
 )
 from .lexical import terms
 from .vocab.reading import Reading
@@ -67,7 +67,7 @@ def features(
     asked = [k in kinds and offers(k, p) for k in KINDS]
     agree, conflict = qualifier_fit(reading, p) if reading is not None else (0, 0)
     named = named_drugs(reading.plain) if reading is not None else frozenset()
-    has_named = bool(named & stems(c.text))
+    has_named = bool(named & drug_stems(c.text))
     values = [
         c.score, c.relevance, best_score - c.score, min(c.hit_rank, 10) / 10, float(c.sentence_index == 0),
         math.log(1 + len(c.text.split())), *map(float, asked), float(bool(kinds) and not any(asked)),
@@ -95,10 +95,12 @@ def _question_fit(reading: Reading | None, c: Candidate, p: Profile, named: froz
     asked_numbers = set(_NUMBER.findall(reading.plain))
     shared = len(asked_numbers & set(_NUMBER.findall(text)))
     unasked_age = p.age is not None and reading.age is None and not reading.kinds & {"who", "indication"}
-    names = len(drug_words(text, classes=False))
-    all_named = len(named) >= 2 and named <= stems(text)
+    # drug names count where the question asks what to give or how much, or asks no kind of answer at all: a
+    # question asking how long or what target is not answered by the sentence naming the most drugs
+    names = len(drug_words(text, classes=False)) if not reading.kinds - {"drug", "dose", "diagnosis"} else 0
+    all_named = len(named) >= 2 and named <= drug_stems(text)
     wanted = question_terms(reading.plain)
-    coverage = len(wanted & c.term_set) / len(wanted) if wanted else 0.0
+    coverage = len(wanted & (c.term_set | class_terms(text))) / len(wanted) if wanted else 0.0
     return [
         float(min(2, shared)), float(unasked_age), float(min(3, names)), float("drug" in reading.kinds and names > 0),
         float(all_named), coverage,

@@ -283,7 +283,7 @@ class Assistant:
         return {
             "query_vector": self.embedder.embed_queries([query])[0] if vectors is not None else None,
             "sentence_vectors": vectors,
-            "unknown_terms": self.lexicon.unknown_terms(reading.plain),
+            "unknown_terms": self.lexicon.unknown_terms(reading.plain, [w for w, _ in reading.alternatives]),
             "follow_up_topic": follow_up_topic or None,
             "reading": reading,
             "topics": self.answer_topics(reading, hits, follow_up_topic),

@@ -274,3 +274,15 @@ def test_a_question_naming_a_drug_class_finds_its_members() -> None:
     assert not answer.abstained
     assert answer.sentences[0].text.startswith("Offer atorvastatin 20 mg")
     assert compose("fibrates", "fibrates", hits, ComposerSettings()).abstained  # no member of that class
+
+
+def test_coverage_counts_names_but_not_the_values_a_question_gives() -> None:
+    """The patient's values (58 kg, age 83, 1.5) are no topic the evidence must name."""
+    from assistant.evidence import key_term_coverage
+
+    hits = [
+        hit(DOC, "Treatment", "Reduce the apixaban dose for body weight of 60 kg or less in type 2 diabetes.")
+    ]
+    # of apixaban, weighs and creatinine (dose is a question word; 83, 58kg and 1.5 are values) only apixaban
+    assert key_term_coverage("apixaban dose, patient is 83 and weighs 58kg, creatinine 1.5", hits) == 1 / 3
+    assert key_term_coverage("apixaban at 85", hits) == 1.0  # an age the evidence never states

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.followup import Resolution, TopicLexicon, TurnContext, leans_on_context, read_as, resolve
+from assistant.followup import (
+    Resolution,
+    TopicLexicon,
+    TurnContext,
+    leans_on_context,
+    names_a_condition,
+    read_as,
+    resolve,
+)
 from assistant.ingest import make_passages
 from assistant.retrieve import IndexRetriever
 from assistant.service import Assistant
@@ -184,3 +192,17 @@ def test_answers_say_how_a_follow_up_was_read(assistant: Assistant) -> None:
     follow = assistant.ask("and in pregnancy?", conversation_id=first.conversation_id)
     assert first.read_as == "How is gout treated"
     assert follow.read_as == "gout in pregnancy"
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("what if the patient has CKD?", True),
+        ("pt is 87, still worth it?", True),
+        ("actually he has copd and diabetes", True),  # an opening word before the patient
+        ("ok, she's pregnant", True),
+        ("how is copd treated?", False),
+    ],
+)
+def test_a_follow_up_naming_a_condition_of_the_patient(question: str, names: bool) -> None:
+    assert names_a_condition(question) is names

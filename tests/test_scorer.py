@@ -66,7 +66,9 @@ def test_weights_of_other_features_are_refused(tmp_path: Path) -> None:
 def test_the_bundled_weights_load_and_say_where_they_were_trained() -> None:
     assert BUNDLED.is_file()
     assert load_lead_scorer("bundled") is not None
-    assert '"trained_on": "clinician.jsonl split=dev' in BUNDLED.read_text(encoding="utf-8")
+    assert '"trained_on": "clinician.jsonl + clinician-extra.jsonl split=dev' in BUNDLED.read_text(
+        encoding="utf-8"
+    )
 
 
 class _C:
@@ -169,8 +171,21 @@ def _feature(question: str, text: str, name: str, kinds: frozenset[str] = frozen
         ("ticagrelor or clopidogrel", "Ticagrelor reduced deaths.", "all_named_drugs", 0.0),
         # the share of the question's own words (not "what", "dose"): "gout" of "gout", "colchicine"
         ("what dose of colchicine in gout", "Gout flares are painful.", "coverage", 0.5),
+        # a class the question names is named by a drug of that class (atorvastatin is a statin), in the
+        # named-drug check and in the share of the question's words ("start" is a question word: 1 of 1)
+        ("when to start a statin", "Offer atorvastatin 20 mg.", "named_drug", 1.0),
+        ("when to start a statin", "Offer atorvastatin 20 mg.", "coverage", 1.0),
+        ("when to start a statin", "Offer amlodipine 5 mg.", "coverage", 0.0),
+        ("when to start a statin", "Offer amlodipine 5 mg.", "named_drug", 0.0),
     ],
 )  # fmt: skip
 def test_features_of_what_the_question_states(question: str, text: str, name: str, value: float) -> None:
     kinds = frozenset({"drug"}) if "drug" in question else frozenset()
     assert _feature(question, text, name, kinds) == value
+
+
+def test_drug_names_count_only_where_the_question_asks_what_to_give() -> None:
+    text = "Give amoxicillin or doxycycline for at least 5 days."
+    assert _feature("cap antibiotic", text, "named_drugs", frozenset({"drug"})) == 2.0
+    assert _feature("cap how long for", text, "named_drugs", frozenset({"timing"})) == 0.0
+    assert _feature("cap", text, "named_drugs") == 2.0  # no kind asked: names still count

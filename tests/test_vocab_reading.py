@@ -238,6 +238,9 @@ def test_an_ordered_age_range_has_low_below_high(low: int, span: int, template: 
         ("people with established cardiovascular disease", {"prevention:secondary"}),
         ("outpatient treatment of type 2 diabetes", {"setting:outpatient", "diabetes:type 2"}),
         ("prevention in general", set()),  # "prevention" alone states neither
+        ("first line aed in a 20 year old man", {"sex:male"}),
+        ("for women and girls able to have children", {"sex:female"}),  # "women" holds no "men"
+        ("in men and women", {"sex:male", "sex:female"}),
         ("", set()),
     ],
 )
@@ -262,6 +265,21 @@ def test_primary_and_secondary_prevention_are_different_contrasts() -> None:
 )
 def test_kinds_of(text: str, kind: str) -> None:
     assert kind in kinds_of(text)
+
+
+def test_a_value_the_question_gives_asks_for_no_dose() -> None:
+    assert "dose" not in kinds_of("acr 25 mg/mmol - still?")  # a ratio: the patient's value
+    assert "dose" in kinds_of("apixaban 5 mg or 2.5 mg?")
+
+
+def test_a_drug_holiday_asks_when_not_which_drug() -> None:
+    assert kinds_of("bisphosphonate drug holiday when") == {"indication", "timing"}
+
+
+def test_a_glued_unit_and_an_unapostrophed_contraction_are_read(reader: Reader) -> None:
+    reading = reader.read("shes 58kg")
+    assert reading.plain == "she is 58 kg"
+    assert reading.unknown == ()  # neither "shes" nor "58kg" is a word the library lacks
 
 
 def test_kinds_of_matches_tokens_not_substrings() -> None:
@@ -295,6 +313,9 @@ def test_one_reader_serves_concurrent_questions(reader: Reader) -> None:
         ("no risk factors for resistant pathogens", set()),  # "risk" only qualifies: nothing named is lacked
         ("diabetes with comorbidities", set()),
         ("I know", set()),  # "no" inside a word is no negation
+        ("pt not diabetic, acr 25", {"diabet"}),
+        ("non-diabetic ckd", {"diabet"}),  # a condition after "non-" is lacked, unlike "non-small"
+        ("does not respond to treatment", set()),  # "not" before anything but a condition negates nothing
     ],
 )
 def test_negated_of(text: str, negated: set[str]) -> None:

@@ -51,6 +51,9 @@ PROJECT_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "SLE": ("systemic lupus erythematosus",), "STI": ("sexually transmitted infection",),
     "PSA": ("prostate-specific antigen",), "ANC": ("absolute neutrophil count",), "HDU": ("high dependency unit",),
     "CVA": ("stroke", "cerebrovascular accident"), "PID": ("pelvic inflammatory disease",),
+    "ACR": ("albumin-to-creatinine ratio", "albumin:creatinine ratio"),  # urine ACR (KDIGO, NICE NG203)
+    "uACR": ("albumin-to-creatinine ratio",), "UACR": ("albumin-to-creatinine ratio",),
+    "LMN": ("lower motor neuron",), "UMN": ("upper motor neuron",),
     "tds": ("three times daily",), "qds": ("four times daily",), "bd": ("twice daily",), "mx": ("management",),
     "ix": ("investigations",), "nbm": ("nil by mouth",), "npo": ("nil by mouth",), "mths": ("months",),
     "mth": ("month",), "stat": ("immediately",),

@@ -23,8 +23,9 @@ from ..lexical import spelling_terms
 from ..types import Document, Passage
 from .abbreviations import Expansion, candidates, known_short_forms, mine
 
-VERSION = 4  # 3: stem -> documents in vocabulary.stemdocs.npy, a document count instead of the ids; 4: the
-# phrases of the project abbreviations added on 2026-12-07 (phrase_docs holds every known expansion)
+VERSION = 5  # 3: stem -> documents in vocabulary.stemdocs.npy, a document count instead of the ids; 4: the
+# phrases of the project abbreviations added on 2026-12-07 (phrase_docs holds every known expansion); 5: ACR, UACR,
+# LMN and UMN (2026-12-08)
 MAX_PHRASE = 6
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*[A-Za-z0-9]|[A-Za-z]")
 

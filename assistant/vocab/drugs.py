@@ -3,7 +3,8 @@ from DrugBank, MeSH, MedlinePlus, the NHS medicines list and Wikipedia: generic 
 canonical (generic) name ("eliquis" -> "apixaban", "salbutamol" -> "albuterol").
 
 Only single words of five or more letters that are not also English words are kept ("emend", "creon" and
-"armour" are brands but also English): a word of the lexicon then names a drug wherever it appears. The data file
+"armour" are brands but also English), and the first word of an acid's name ("zoledronic" of "zoledronic acid"):
+a word of the lexicon then names a drug wherever it appears. The data file
 is read directly; importing the package itself would load it again and write caches to the home folder.
 """
 
@@ -33,11 +34,17 @@ def drug_lexicon() -> dict[str, tuple[str, ...]]:
         return {}
     data = pickle.loads(bz2.decompress(raw))  # the package's own data file, not user input
     english = english_words()
-    return {
+    table = data["drug_variant_to_canonical"]
+    names = {
         variant: tuple(canonical)
-        for variant, canonical in data["drug_variant_to_canonical"].items()
+        for variant, canonical in table.items()
         if _NAME.fullmatch(variant) and variant not in english and not variant.endswith("-")
     }
+    for variant, canonical in table.items():  # "zoledronic acid": "zoledronic" names it
+        first, _, rest = variant.partition(" ")
+        if rest == "acid" and len(first) >= 6 and _NAME.fullmatch(first) and first not in english:
+            names.setdefault(first, tuple(canonical))
+    return names
 
 
 def is_drug_name(word: str) -> bool:

@@ -20,9 +20,9 @@ class AgeBand:
 KIND_CUES: dict[str, tuple[str, ...]] = {
     "dose": ("dose", "doses", "dosing", "dosage", "how much", "mg", "mcg", "microgram"),
     "threshold": ("target", "threshold", "goal", "cutoff", "cut-off", "cut off", "level", "levels", "range",
-                  "how high", "how low", "definition", "define"),
+                  "how high", "how low", "definition", "define", "at what"),
     "timing": ("how long", "how soon", "duration", "window", "how often", "frequency", "interval", "timing",
-               "until", "how many days", "how many weeks", "how many months", "stop", "continue"),
+               "until", "how many days", "how many weeks", "how many months", "stop", "continue", "holiday"),
     "indication": ("when", "who", "should i", "worth", "indicat", "eligib", "start"),
     "who": ("who", "eligib", "which patients", "which people", "candidate", "candidates", "criteria"),
     "drug": ("drug", "drugs", "medication", "medications", "first-line", "first line", "agent", "antibiotic",
@@ -82,22 +82,28 @@ CONTRASTS: dict[str, dict[str, re.Pattern[str]]] = {
         "milder": re.compile(r"\b(?:less severe|mild(?:[- ]to[- ]moderate)?)\b", re.I),
         "severer": re.compile(r"\b(?:more severe|moderate[- ](?:to[- ]|or[- ])?severe|(?<!less )severe)\b", re.I),
     },
+    "sex": {  # "women and girls able to have children" are not "a 20 year old man"; "men and women" are both
+        "male": re.compile(r"\b(?:men|man|males?|boys?)\b", re.I),
+        "female": re.compile(r"\b(?:women|woman|females?|girls?)\b", re.I),
+    },
 }  # fmt: skip
 
 
 # "no comorbidities", "without diabetes": the word after the negation is what the patients lack. Not "non-", which
 # mostly names things ("non-small cell", "non-invasive ventilation", "non-steroidal anti-inflammatory drugs").
 _NEGATED = re.compile(
-    r"\b(?:no|without)\s+(?:known |prior |previous |history of |other |type \d+ )?([a-z][a-z\-]*)", re.I
+    r"\b(?:no|without)\s+(?:known |prior |previous |history of |other |type \d+ )?([a-z][a-z\-]*)"
+    r"|\b(?:not (?:a |an )?|non-?)(diabetic|hypertensive|pregnant|obese|frail|smoker|smoking|septic|anaemic|anemic)\b",
+    re.I,
 )
 
 
 def negated_of(text: str) -> frozenset[str]:
     """The stems of what `text` says its patients do not have ("no comorbidities" -> the stem of
-    "comorbidities"); words that only ask or count ("risk", "evidence") are left out."""
+    "comorbidities", "not diabetic" and "non-diabetic" -> that of "diabetic"); words that only ask or count ("risk", "evidence") are left out."""
     found: set[str] = set()
     for m in _NEGATED.finditer(text):
-        found.update(t for t in spelling_terms(m.group(1)) if t not in _GENERIC_STEMS)
+        found.update(t for t in spelling_terms(m.group(1) or m.group(2)) if t not in _GENERIC_STEMS)
     return frozenset(found)
 
 
@@ -114,11 +120,16 @@ def contrasts_of(text: str) -> frozenset[str]:
     )
 
 
+_RATIO_UNIT = re.compile(r"\b(?:mg|mcg|micrograms?)\s*/\s*(?:mmol|g|dl|l)\b", re.I)
+_NOT_A_DRUG = re.compile(r"\bdrugs? (holidays?|breaks?|interactions?|levels?)\b", re.I)
+
+
 def kinds_of(text: str) -> frozenset[str]:
     """The kinds of answer `text` asks for. "How much" asks for a dose only of a drug ("how much
     overdiagnosis" asks for a number: a threshold), and "levels" asks for a target only when the question
     does not ask when or how often ("lithium levels how often" asks for timing)."""
-    words = tokens(text)
+    # "ACR 25 mg/mmol" gives a value, it asks for no dose; a "drug holiday" asks when to pause, not which drug
+    words = tokens(_NOT_A_DRUG.sub(r"\1", _RATIO_UNIT.sub(" ", text)))
     kinds = {k for k, cues in KIND_CUES.items() if any(has_cue(words, c) for c in cues)}
     only_how_much = not any(has_cue(words, c) for c in KIND_CUES["dose"] if c != "how much")
     if "dose" in kinds and only_how_much and not (DRUG.search(text) or any(map(is_drug_name, words))):

@@ -13,10 +13,14 @@ from .corpus import CorpusVocabulary
 from .drugs import is_drug_name, other_names
 from .qualifiers import YESNO, AgeBand, age_band, contrasts_of, kinds_of, negated_of, populations_of
 from .spelling import Speller, english_words
-from .words import DRUG, QUESTION_WORDS, SHORTHAND, SYNONYMS
+from .words import BROADER, DRUG, QUESTION_WORDS, SHORTHAND, SYNONYMS, UNITS
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’\-][A-Za-z0-9]+)*")
 _AGE_WORDS = re.compile(r"\b(\d{1,3})\s*(?:yo|y/o|yrs? old|yr old|year old|years old)\b", re.I)
+# A number typed against its unit ("58kg", "2.5mg", "150mcg"): the unit is a word of its own.
+_GLUED_UNIT = re.compile(
+    r"\b(\d+(?:\.\d+)?)(kg|mg|mcg|g|ml|mmol|mmhg|iu|units?|mins?|hrs?|wks?|mo|mos|yrs?)\b", re.I
+)
 
 _PARTS = re.compile(
     r"\s*(?:\?\s+(?=\w)|;\s*|\s\+\s|\band then\b|\band\b(?= (?:what|how|which|when|who|is|are|does|do|should|can|"
@@ -71,8 +75,9 @@ class _Found:
     alternatives: list[tuple[str, str]] = field(default_factory=list)
 
     def unknown_word(self, token: str) -> None:
-        """`token` names nothing the library knows, unless it only asks (a question word such as "ok")."""
-        if not set(terms(token)) <= QUESTION_WORDS:
+        """`token` names nothing the library knows, unless it only asks (a question word such as "ok") or is a
+        unit of a value the question gives ("kg")."""
+        if not set(terms(token)) <= QUESTION_WORDS | UNITS:
             self.unknown.append(token)
 
 
@@ -82,6 +87,7 @@ class Reader:
     def __init__(self, vocabulary: CorpusVocabulary) -> None:
         self.vocabulary = vocabulary
         self.speller = Speller(vocabulary.words, shorthand=SHORTHAND)
+        self._capitals = {w.lower() for w in vocabulary.cased}  # words the library writes in capitals
         self._short_ci: dict[str, list[str]] = {}
         for short in known_short_forms(vocabulary.abbreviations):
             self._short_ci.setdefault(short.lower(), []).append(short)
@@ -89,6 +95,7 @@ class Reader:
     def read(self, question: str, context: str = "") -> Reading:
         asked = question
         question = _AGE_WORDS.sub(r"\1 year old", question)  # "14yo" -> "14 year old"
+        question = _GLUED_UNIT.sub(r"\1 \2", question)  # "58kg" -> "58 kg"
         text_parts: list[str] = []
         plain_parts: list[str] = []
         found = _Found()
@@ -106,6 +113,10 @@ class Reader:
         text_parts.append(question[pos:])
         plain_parts.append(question[pos:])
         text, plain = "".join(text_parts), "".join(plain_parts)
+        low_plain = plain.lower()
+        for condition, broader in BROADER.items():  # a past MI is also "a history of cardiovascular disease"
+            if re.search(rf"\b{condition}\b", low_plain) and self.vocabulary.knows_phrase(broader):
+                found.alternatives.append((condition, broader))
         parts = tuple(p for p in _PARTS.split(plain) if p and p.strip(" ?.,-"))
         return Reading(
             question=asked,
@@ -177,7 +188,9 @@ class Reader:
         if capitals >= 2 or (capitals and any(ch.isdigit() for ch in token)):
             return True
         # typed in lower case: an abbreviation when the library writes it in capitals, or never uses the word
-        return low not in self.vocabulary.lower
+        # ("ph" is the library's "pH", which it never writes "PH")
+        vocab = self.vocabulary
+        return low not in vocab.lower and (low in self._capitals or low not in vocab.words)
 
     def expand(self, short: str, context: set[str]) -> Expansion | None:
         """The meaning of `short` here: the library's own definition, else the meaning whose documents share

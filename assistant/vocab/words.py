@@ -100,7 +100,8 @@ QUESTION_WORDS = frozenset(
         "before already well still further actually really much many more less good right take takes taking show "
         "shows has have had get gets give given go know make made apply applies work works choose would will "
         "there any some something anything tell explain describe list please compare contrast discuss "
-        "information info interested learn ok okay worth worthwhile still actually any anything else extra"
+        "information info interested learn ok okay worth worthwhile still actually any anything else extra history "
+        "try trying tried keep keeping watch watching"
     )
 )
 
@@ -124,6 +125,9 @@ QUANTITY = re.compile(
 
 
 PATIENT_WORDS = frozenset(terms("year years old aged man woman men women adult child infant patient"))
+
+# Units of the values a question gives ("58 kg", "25 mg/mmol"): neither a topic nor a word the library lacks.
+UNITS = frozenset(terms("kg mg mcg ml mmol mmhg iu units"))
 
 
 # Section heading -> the follow-up question offered when the answer's sources have that section.
@@ -155,6 +159,11 @@ SHORTHAND |= {
     "sats": "oxygen saturation", "pyelo": "pyelonephritis", "cipro": "ciprofloxacin", "moxi": "moxifloxacin",
     "amox": "amoxicillin", "prn": "as-needed", "preg": "pregnant", "yo": "year old", "std": "standard",
     "ex": "former", "eg": "for example", "flu": "influenza", "bloods": "blood tests", "od": "once daily",
+    "bicarb": "bicarbonate", "mammo": "mammography", "mammos": "mammography", "norad": "noradrenaline", "pk": "pack",
+    # contractions typed without their apostrophe
+    "shes": "she is", "hes": "he is", "theyre": "they are", "dont": "do not", "doesnt": "does not",
+    "didnt": "did not", "isnt": "is not", "arent": "are not", "wasnt": "was not", "cant": "cannot",
+    "wont": "will not", "shouldnt": "should not", "whats": "what is",
 }  # fmt: skip
 
 # A user's word -> the words a library may use for the same thing: added to what is searched, in brackets.
@@ -163,5 +172,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "steroids": ("corticosteroids",), "elderly": ("older people",), "thrombolysis": ("alteplase",),
     "anticoagulate": ("anticoagulation",), "anticoagulating": ("anticoagulation",), "screened": ("screening",),
     "mammograms": ("mammography",), "mammogram": ("mammography",), "thinners": ("anticoagulants",),
-    "admit": ("hospital",), "children": ("young people",),
+    "admit": ("hospital",), "children": ("young people",), "weighs": ("weight",), "weighing": ("weight",),
+    "fits": ("seizures",), "detox": ("assisted withdrawal", "detoxification"),
+}  # fmt: skip
+
+# A condition -> the broader class sources often name instead ("a history of cardiovascular disease" covers a
+# past myocardial infarction): the question's words are also found through it in the evidence. Classes as the
+# NICE CVD risk guideline (NG238) defines cardiovascular disease: coronary heart disease (angina, myocardial
+# infarction), stroke and transient ischaemic attack, and peripheral arterial disease.
+BROADER: dict[str, str] = {
+    "myocardial infarction": "cardiovascular disease", "heart attack": "cardiovascular disease",
+    "angina": "cardiovascular disease", "coronary heart disease": "cardiovascular disease",
+    "coronary artery disease": "cardiovascular disease", "ischaemic heart disease": "cardiovascular disease",
+    "ischemic heart disease": "cardiovascular disease", "stroke": "cardiovascular disease",
+    "transient ischaemic attack": "cardiovascular disease", "peripheral arterial disease": "cardiovascular disease",
 }  # fmt: skip
