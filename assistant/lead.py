@@ -73,7 +73,7 @@ _SCOPE = re.compile(
     r"\b(?:covers|addresses|summari[sz]es|is a guideline|provides recommendations|replaced the earlier|"
     r"was a (?:randomi[sz]ed|multicentre|multicenter|trial)|enrolled|randomi[sz]ed \d|were randomi[sz]ed|"
     r"this digest|updated in|tested whether|aimed to|was designed to|set out to|(?:trial|study) compared|"
-    r"reported by|\) compared (?!with\b)\w+)\b",
+    r"reported by|\) compared (?!with\b)\w+|(?:does|do) not (?:cover|address|apply to))\b",
     re.I,
 )
 
@@ -185,11 +185,12 @@ def _negation_conflicts(reading: Reading, p: Profile, text: str) -> int:
 def contradicts(reading: Reading, p: Profile, text: str) -> bool:
     """Whether a sentence is explicitly about other patients than those asked about: another age band, the
     other side of a contrast (secondary prevention for primary, inpatients for outpatients, women for a man),
-    or patients with what the question's patients do not have, more often than it states the question's own
-    qualifiers (a sentence naming "boys and men" and "girls under 10" speaks of a 20-year-old man too)."""
+    more often than it states the question's own qualifiers (a sentence naming "boys and men" and "girls under
+    10" speaks of a 20-year-old man too), or patients with what the question's patients do not have."""
+    if _negation_conflicts(reading, p, text):  # "with CAP and comorbidities" for "no comorbidities"
+        return True
     (age_agree, age_conflict), (c_agree, c_conflict) = _age_fit(reading, p), _contrast_fit(reading, p)
-    conflicts = age_conflict + c_conflict + _negation_conflicts(reading, p, text)
-    return conflicts > age_agree + c_agree
+    return age_conflict + c_conflict > age_agree + c_agree
 
 
 def qualifier_fit(reading: Reading, p: Profile) -> tuple[int, int]:

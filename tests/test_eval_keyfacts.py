@@ -135,12 +135,13 @@ def test_shipped_clinician_set_loads_and_is_split_in_halves() -> None:
     assert sum(i.kind == "conversation" for i in items) >= 30
 
 
-def test_the_extra_clinician_set_is_all_dev() -> None:
-    items = load_eval_set(Path(__file__).resolve().parent.parent / "evals" / "clinician-extra.jsonl")
+@pytest.mark.parametrize("name", ["clinician-extra.jsonl", "clinician-extra2.jsonl"])
+def test_the_extra_clinician_sets_are_all_dev(name: str) -> None:
+    items = load_eval_set(Path(__file__).resolve().parent.parent / "evals" / name)
     assert len(items) >= 80 and {i.split for i in items} == {"dev"}
 
 
-@pytest.mark.parametrize("name", ["clinician.jsonl", "clinician-extra.jsonl"])
+@pytest.mark.parametrize("name", ["clinician.jsonl", "clinician-extra.jsonl", "clinician-extra2.jsonl"])
 def test_every_fact_of_the_clinician_sets_is_stated_in_its_relevant_documents(name: str) -> None:
     """Answers are extractive: a fact no relevant digest states could never be found, so it is a bug in the set."""
     root = Path(__file__).resolve().parent.parent

@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.lead import drug_words, lead_adjustment, offers, profile, qualifier_fit, shared_phrases
+from assistant.lead import (
+    contradicts,
+    drug_words,
+    lead_adjustment,
+    offers,
+    profile,
+    qualifier_fit,
+    shared_phrases,
+)
 from assistant.settings import ComposerSettings
-from assistant.vocab.qualifiers import age_band, contrasts_of, populations_of
+from assistant.vocab.qualifiers import age_band, contrasts_of, negated_of, populations_of
 from assistant.vocab.reading import Reading
 
 
@@ -22,6 +30,7 @@ def reading(question: str, kinds: frozenset[str] = frozenset()) -> Reading:
         age=age_band(question),
         populations=populations_of(question, from_age=True),
         contrasts=contrasts_of(question),
+        negated=negated_of(question),
     )
 
 
@@ -112,6 +121,7 @@ def test_a_scope_statement_is_scope() -> None:
     assert profile("NICE guideline NG136 covers diagnosing and managing hypertension.").scope
     assert profile("Patients were randomised to apixaban or warfarin.").scope
     assert not profile("Offer a diuretic to people with hypertension.").scope
+    assert profile("The 2010 update does not cover pregnant women or children.").scope
 
 
 # -- qualifier_fit
@@ -178,3 +188,22 @@ def test_shared_phrases_counts_two_word_phrases() -> None:
     # the question's bigrams of content words: (statin, primari), (primari, prevent)
     assert shared_phrases("statins in primary prevention", "Primary prevention with statins.") == 1
     assert shared_phrases("statins in primary prevention", "Prevention is primary.") == 0  # reversed
+
+
+def _contradicts(question: str, text: str) -> bool:
+    return contradicts(reading(question), profile(text), text)
+
+
+def test_a_sentence_about_other_patients_contradicts_unless_it_names_the_asked_ones_as_often() -> None:
+    valproate = "Offer valproate to boys and men, and to girls under 10 unlikely to have children."
+    assert not _contradicts("first line aed in a 20 year old man", valproate)  # age conflicts, sex agrees
+    assert _contradicts(
+        "first line aed in a 20 year old man", "For women able to have children, offer lamotrigine."
+    )
+    assert _contradicts("target bp under 80", "For people aged 80 and over, aim below 150/90 mmHg.")
+
+
+def test_what_the_patient_lacks_contradicts_whatever_else_agrees() -> None:
+    comorbid = "For outpatients with CAP and comorbidities such as diabetes, give amoxicillin-clavulanate."
+    assert _contradicts("outpatient cap, no comorbidities - antibiotics?", comorbid)  # agrees on outpatient
+    assert not _contradicts("outpatient cap - antibiotics?", comorbid)
