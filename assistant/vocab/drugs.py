@@ -4,8 +4,8 @@ canonical (generic) name ("eliquis" -> "apixaban", "salbutamol" -> "albuterol").
 
 Only single words of five or more letters that are not also English words are kept ("emend", "creon" and
 "armour" are brands but also English), and the first word of an acid's name ("zoledronic" of "zoledronic acid"):
-a word of the lexicon then names a drug wherever it appears. The data file
-is read directly; importing the package itself would load it again and write caches to the home folder.
+a word of the lexicon then names a drug wherever it appears. The data file is read directly; importing the
+package itself would load it again and write caches to the home folder.
 """
 
 from __future__ import annotations

@@ -89,8 +89,9 @@ CONTRASTS: dict[str, dict[str, re.Pattern[str]]] = {
 }  # fmt: skip
 
 
-# "no comorbidities", "without diabetes": the word after the negation is what the patients lack. Not "non-", which
-# mostly names things ("non-small cell", "non-invasive ventilation", "non-steroidal anti-inflammatory drugs").
+# "no comorbidities", "without diabetes": the word after the negation is what the patients lack. "not" and "non-"
+# only before a condition ("not diabetic", "non-smoker"): "non-" mostly names things ("non-small cell",
+# "non-invasive ventilation", "non-steroidal anti-inflammatory drugs").
 _NEGATED = re.compile(
     r"\b(?:no|without)\s+(?:known |prior |previous |history of |other |type \d+ )?([a-z][a-z\-]*)"
     r"|\b(?:not (?:a |an )?|non-?)(diabetic|hypertensive|pregnant|obese|frail|smoker|smoking|septic|anaemic|anemic)\b",
@@ -100,7 +101,8 @@ _NEGATED = re.compile(
 
 def negated_of(text: str) -> frozenset[str]:
     """The stems of what `text` says its patients do not have ("no comorbidities" -> the stem of
-    "comorbidities", "not diabetic" and "non-diabetic" -> that of "diabetic"); words that only ask or count ("risk", "evidence") are left out."""
+    "comorbidities", "not diabetic" and "non-diabetic" -> that of "diabetic"); words that only ask or count
+    ("risk", "evidence") are left out."""
     found: set[str] = set()
     for m in _NEGATED.finditer(text):
         found.update(t for t in spelling_terms(m.group(1) or m.group(2)) if t not in _GENERIC_STEMS)
