@@ -16,11 +16,10 @@ from .lead import drug_words, profile
 from .lexical import terms
 from .settings import ComposerSettings
 from .types import Hit
-from .vocab.drugs import drug_class
+from .vocab.drugs import drug_classes
 from .vocab.reading import Reading
 from .vocab.words import PATIENT_WORDS, QUANTITY, QUESTION_WORDS, UNITS, aspects_of
 
-_NAME = re.compile(r"[A-Za-z]{6,}")
 # A value the question gives (a weight, an age, a score: "58 kg", "83", "1.5"), not a name ("type 2", "stage 3").
 _VALUE = re.compile(r"\b\d{2,}(?:\.\d+)?\b|\b\d+\.\d+\b|\b\d+\s*(?:kg|mg|mcg|ml|mmol|mmhg|iu|units?)\b", re.I)
 
@@ -29,8 +28,7 @@ _VALUE = re.compile(r"\b\d{2,}(?:\.\d+)?\b|\b\d+\.\d+\b|\b\d+\s*(?:kg|mg|mcg|ml|
 def class_terms(text: str) -> frozenset[str]:
     """The terms of the drug classes that the drugs `text` names belong to, by their INN stems ("atorvastatin"
     gives "statin", "apixaban" gives "doac" and "anticoagul")."""
-    classes = {drug_class(w) for w in _NAME.findall(text)}
-    return frozenset(t for name in classes if name for t in terms(name))
+    return frozenset(t for name in drug_classes(text) for t in terms(name))
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: one candidate per sentence of a hit

@@ -11,7 +11,7 @@ from itertools import pairwise
 
 from .lexical import spelling_terms
 from .settings import ComposerSettings
-from .vocab.drugs import drug_class, is_drug_name
+from .vocab.drugs import drug_classes, is_drug_name
 from .vocab.qualifiers import AgeBand, age_band, contrasts_of, negated_of, populations_of
 from .vocab.reading import Reading
 from .vocab.words import DRUG
@@ -245,8 +245,7 @@ def stems(text: str) -> frozenset[str]:
 def drug_stems(text: str) -> frozenset[str]:
     """`stems(text)` and the stems of the classes its drugs belong to: a sentence naming atorvastatin names a
     statin (what a question about "statins" asks for)."""
-    classes = {drug_class(w) for w in _WORDS.findall(text)} - {None}
-    return stems(text) | frozenset(t for name in classes if name for t in spelling_terms(name))
+    return stems(text) | frozenset(t for name in drug_classes(text) for t in spelling_terms(name))
 
 
 @lru_cache(maxsize=4096)

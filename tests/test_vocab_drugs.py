@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from assistant.evidence import class_terms
-from assistant.vocab.drugs import drug_class, is_drug_name, other_names
+from assistant.vocab.drugs import drug_class, drug_classes, is_drug_name, other_names
 
 
-@pytest.mark.parametrize("name", ["apixaban", "Eliquis", "salbutamol", "albuterol", "diltiazem", "lasix"])
+@pytest.mark.parametrize(
+    "name", ["apixaban", "Eliquis", "salbutamol", "albuterol", "diltiazem", "lasix", "zoledronic"]
+)  # "zoledronic" of "zoledronic acid"
 def test_drug_names_and_brands_are_known(name: str) -> None:
     assert is_drug_name(name)
 
@@ -49,3 +51,10 @@ def test_class_terms_are_what_a_question_naming_the_class_searches_for() -> None
     assert class_terms("Offer atorvastatin 20 mg.") == {"statin"}
     assert class_terms("Apixaban or ramipril.") == {"doac", "anticoagul", "ace", "inhibitor"}
     assert class_terms("Offer a statin.") == frozenset()  # the class word is found as itself
+
+
+def test_both_halves_of_a_combination_name_their_classes() -> None:
+    assert drug_classes("Give amoxicillin-clavulanate or doxycycline.") == {
+        "penicillin antibiotic",
+        "tetracycline antibiotic",
+    }

@@ -19,6 +19,9 @@ from importlib import resources
 from .spelling import english_words
 
 _NAME = re.compile(r"[a-z][a-z\-]{4,}")
+_WORD = re.compile(
+    r"[A-Za-z]{6,}"
+)  # a word of a text that may be a drug name (parts of "amoxicillin-clavulanate")
 
 
 @lru_cache(maxsize=1)
@@ -94,3 +97,10 @@ def drug_class(word: str) -> str | None:
         if low.endswith(stem) and len(low) >= len(stem) + 3:
             return name
     return None
+
+
+@lru_cache(maxsize=65536)
+def drug_classes(text: str) -> frozenset[str]:
+    """The classes of the drugs `text` names, by their INN stems ("Offer atorvastatin" -> {"statin"}; both halves
+    of "amoxicillin-clavulanate" are read)."""
+    return frozenset(c for w in _WORD.findall(text) if (c := drug_class(w)))

@@ -13,7 +13,7 @@ from .corpus import CorpusVocabulary
 from .drugs import is_drug_name, other_names
 from .qualifiers import YESNO, AgeBand, age_band, contrasts_of, kinds_of, negated_of, populations_of
 from .spelling import Speller, english_words
-from .words import BROADER, DRUG, QUESTION_WORDS, SHORTHAND, SYNONYMS, UNITS
+from .words import BROADER, BROADER_NAMES, DRUG, QUESTION_WORDS, SHORTHAND, SYNONYMS, UNITS
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’\-][A-Za-z0-9]+)*")
 _AGE_WORDS = re.compile(r"\b(\d{1,3})\s*(?:yo|y/o|yrs? old|yr old|year old|years old)\b", re.I)
@@ -113,10 +113,10 @@ class Reader:
         text_parts.append(question[pos:])
         plain_parts.append(question[pos:])
         text, plain = "".join(text_parts), "".join(plain_parts)
-        low_plain = plain.lower()
-        for condition, broader in BROADER.items():  # a past MI is also "a history of cardiovascular disease"
-            if re.search(rf"\b{condition}\b", low_plain) and self.vocabulary.knows_phrase(broader):
-                found.alternatives.append((condition, broader))
+        for m in BROADER_NAMES.finditer(plain):  # a past MI is also "a history of cardiovascular disease"
+            condition = m.group(0).lower()
+            if self.vocabulary.knows_phrase(BROADER[condition]):
+                found.alternatives.append((condition, BROADER[condition]))
         parts = tuple(p for p in _PARTS.split(plain) if p and p.strip(" ?.,-"))
         return Reading(
             question=asked,

@@ -22,8 +22,8 @@ class Speller:
 
     A real English word is left alone ("stain" is no typo of "statin", though one edit away). A word with a
     trailing "s" that matches nothing is tried without it ("statinss"); a possessive is known without its
-    apostrophe ("alzheimrs" is "alzheimers"). `shorthand` adds words the reader
-    replaces itself ("pressor"), so that their typos are corrected to them too.
+    apostrophe ("alzheimrs" is "alzheimers"). `shorthand` adds words the reader replaces itself ("pressor"), so
+    that their typos are corrected to them too.
     """
 
     def __init__(self, words: Mapping[str, int], min_length: int = 4, shorthand: Iterable[str] = ()) -> None:

@@ -187,3 +187,4 @@ BROADER: dict[str, str] = {
     "ischemic heart disease": "cardiovascular disease", "stroke": "cardiovascular disease",
     "transient ischaemic attack": "cardiovascular disease", "peripheral arterial disease": "cardiovascular disease",
 }  # fmt: skip
+BROADER_NAMES = re.compile(r"\b(?:" + "|".join(map(re.escape, BROADER)) + r")\b", re.IGNORECASE)
